@@ -1,0 +1,6 @@
+namespace CardKeep.Cli;
+
+internal static class Program
+{
+    public static int Main(string[] args) => CliApp.Run(args);
+}
