@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CardKeep.Cli.Commands;
 
 namespace CardKeep.Cli;
 
@@ -8,6 +9,7 @@ internal static class CliApp
     public static RootCommand Build()
     {
         var root = new RootCommand("CardKeep: smart card lifecycle toolkit (readers, virtual smart cards, backup and recovery)");
+        ReaderCommands.Add(root);
         return root;
     }
 

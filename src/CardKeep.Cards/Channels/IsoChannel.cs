@@ -27,6 +27,12 @@ public sealed class IsoChannel : ICardChannel
     /// <summary>Largest data field sent in one APDU before the command is chained.</summary>
     public int MaxChunk { get; }
 
+    /// <summary>
+    /// Send extended-length APDUs as they are instead of chaining them. Off by default: OpenSC, libykpiv
+    /// and most readers and cards speak short APDUs, and vpcd delivers either.
+    /// </summary>
+    public bool UseExtendedLength { get; init; }
+
     public string Name => _inner.Name;
 
     public ReadOnlyMemory<byte> Atr => _inner.Atr;
@@ -36,7 +42,18 @@ public sealed class IsoChannel : ICardChannel
     public ResponseApdu Transmit(CommandApdu command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        if (command.IsExtended || command.Data.Length <= MaxChunk)
+        if (UseExtendedLength)
+        {
+            return Exchange(command);
+        }
+
+        if (command.Ne > CommandApdu.MaxShortNe)
+        {
+            // Short APDUs ask for at most 256 bytes; the rest comes through GET RESPONSE.
+            command = command.WithNe(CommandApdu.MaxShortNe);
+        }
+
+        if (command.Data.Length <= MaxChunk)
         {
             return Exchange(command);
         }

@@ -61,6 +61,46 @@ public static class BerTlv
         return (first & 0x20) != 0;
     }
 
+    /// <summary>
+    /// True when <paramref name="tag"/> is a well-formed BER tag read as a number: 1 byte that is not a
+    /// multi-byte lead, or a lead (low 5 bits 11111) followed by bytes with b8 set except the last.
+    /// </summary>
+    public static bool IsValidTag(uint tag)
+    {
+        int length = TagLength(tag);
+        Span<byte> bytes = stackalloc byte[4];
+        for (int i = 0; i < length; i++)
+        {
+            bytes[i] = (byte)(tag >> (8 * (length - 1 - i)));
+        }
+
+        if (bytes[0] is 0x00 or 0xFF)
+        {
+            return false;
+        }
+
+        if (length == 1)
+        {
+            return (bytes[0] & 0x1F) != 0x1F;
+        }
+
+        if ((bytes[0] & 0x1F) != 0x1F || bytes[1] == 0x80)
+        {
+            return false;
+        }
+
+        for (int i = 1; i < length; i++)
+        {
+            bool last = i == length - 1;
+            if (((bytes[i] & 0x80) != 0) == last)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Number of bytes the tag occupies.</summary>
     public static int TagLength(uint tag) => tag > 0xFFFFFF ? 4 : tag > 0xFFFF ? 3 : tag > 0xFF ? 2 : 1;
 
@@ -212,6 +252,11 @@ public static class BerTlv
 
     public static void WriteTag(uint tag, Span<byte> destination, ref int offset)
     {
+        if (!IsValidTag(tag))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"0x{tag:X} is not a well-formed BER-TLV tag"), nameof(tag));
+        }
+
         for (int shift = (TagLength(tag) - 1) * 8; shift >= 0; shift -= 8)
         {
             destination[offset++] = (byte)(tag >> shift);
@@ -246,8 +291,8 @@ public static class BerTlv
     }
 
     /// <summary>Encodes a constructed object from already-encoded children.</summary>
-    public static byte[] Encode(uint tag, params IEnumerable<byte[]> children) =>
-        Encode(tag, children.SelectMany(c => c).ToArray());
+    public static byte[] EncodeConstructed(uint tag, params IEnumerable<byte[]> children) =>
+        Encode(tag, children.SelectMany(c => c).ToArray().AsSpan());
 }
 
 /// <summary>Builds nested TLV structures: <c>using (w.Push(0x7C)) { w.Write(0x82, …); }</c>.</summary>

@@ -61,6 +61,21 @@ public sealed unsafe class PcscCardChannel : ICardChannel
         }
 
         PcscException.ThrowIfError(result, "SCardTransmit", Name);
+        if (receiveLength < 2)
+        {
+            // vpcd reports success with no bytes when the card goes away mid-command, and notices the removal
+            // at its next presence poll (~0.44 s): ask pcscd for a while what happened, then give a typed error.
+            var deadline = DateTime.UtcNow.AddSeconds(1.5);
+            do
+            {
+                ThrowIfCardGone("SCardTransmit");
+                Thread.Sleep(50);
+            }
+            while (DateTime.UtcNow < deadline);
+
+            throw new PcscException(PcscErrors.CommError, "SCardTransmit", Name, $"the card answered {receiveLength} bytes, without a status word");
+        }
+
         return ResponseApdu.Parse(receive.AsSpan(0, (int)receiveLength));
     }
 
@@ -111,6 +126,30 @@ public sealed unsafe class PcscCardChannel : ICardChannel
             nint result = NativeMethods.Disconnect(_card, (nuint)(int)disposition);
             _card = 0;
             PcscException.ThrowIfError(result, "SCardDisconnect", Name);
+        }
+    }
+
+    private void ThrowIfCardGone(string operation)
+    {
+        nuint atrLength = 0;
+        nuint readerLength = 0;
+        nint result;
+        ReaderStates state;
+        lock (_lock)
+        {
+            result = NativeMethods.Status(Card, null, ref readerLength, out nuint rawState, out _, null, ref atrLength);
+            state = (ReaderStates)(uint)rawState;
+        }
+
+        if (result != 0)
+        {
+            throw PcscException.Create(unchecked((uint)result), operation, Name);
+        }
+
+        // pcsc-lite's SCardStatus state is SCARD_ABSENT (2) / SCARD_PRESENT (4) / … (not the SCARD_STATE_* bits).
+        if ((uint)state <= 2)
+        {
+            throw PcscException.Create(PcscErrors.RemovedCard, operation, Name);
         }
     }
 

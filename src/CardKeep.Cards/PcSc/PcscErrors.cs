@@ -18,6 +18,7 @@ public static class PcscErrors
     public const uint UnpoweredCard = 0x80100067;
     public const uint ResetCard = 0x80100068;
     public const uint RemovedCard = 0x80100069;
+    public const uint CommError = 0x80100013;
 
     private static readonly Dictionary<uint, (string Name, string Meaning)> _table = new()
     {
