@@ -6,17 +6,14 @@ namespace CardKeep.Interop.Tests.Harness;
 /// <summary>
 /// The test run's own pcscd, never the machine's. scripts/test.sh runs every test inside
 /// <c>unshare -mnpf --mount-proc</c> with a tmpfs on /run/pcscd and loopback up, and exports
-/// CARDKEEP_TEST_NAMESPACE=1. The first test that needs PC/SC starts pcscd there (under a file lock, so
-/// test assemblies running in parallel share one) with three vpcd readers = six slots. Each reader loads
-/// its own copy of libifdvpcd: the driver keeps slot state in static arrays, so two readers served by one
-/// loaded copy collide (seen with pcsc-lite 1.9.9 / vpcd 0.8: the second reader hangs pcscd).
+/// CARDKEEP_TEST_NAMESPACE=1. The first test that needs PC/SC starts pcscd there with scripts/private-pcscd.sh (under a
+/// file lock, so test assemblies running in parallel share one): three vpcd readers, six slots.
 /// The PID namespace ends with the test command, and pcscd with it.
 /// </summary>
 public static class PrivatePcscd
 {
     public const string RunDirectory = "/run/pcscd";
     public const int SlotCount = 6;
-    private const string DriverPath = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so.0.8";
     private static readonly Lazy<string?> _failure = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>Reader name of a slot: "Virtual PCD 00 00", "Virtual PCD 00 01", "Virtual PCD 2 00 00", …</summary>
@@ -24,6 +21,23 @@ public static class PrivatePcscd
         $"Virtual PCD{(slot / 2 == 0 ? string.Empty : " " + (slot / 2 * 2))} 00 0{slot % 2}";
 
     public static int Port(int slot) => 35963 + slot;
+
+    /// <summary>The checkout the tests were built from (the folder holding CardKeep.slnx).</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "CardKeep.slnx")))
+                {
+                    return dir.FullName;
+                }
+            }
+
+            throw new InvalidOperationException("cannot find the repository root (CardKeep.slnx) above " + AppContext.BaseDirectory);
+        }
+    }
 
     /// <summary>Where test logs go (pcscd's log, screenshots, …).</summary>
     public static string ArtifactsDirectory
@@ -61,21 +75,9 @@ public static class PrivatePcscd
             return null;
         }
 
-        var conf = new System.Text.StringBuilder();
-        for (int reader = 0; reader < SlotCount / 2; reader++)
-        {
-            string driver = Path.Combine(RunDirectory, $"libifdvpcd-{reader}.so");
-            File.Copy(DriverPath, driver, overwrite: true);
-            int port = 35963 + (2 * reader);
-            conf.Append(System.Globalization.CultureInfo.InvariantCulture, $"FRIENDLYNAME \"Virtual PCD{(reader == 0 ? string.Empty : " " + (2 * reader))}\"\nDEVICENAME /dev/null:{port}\nLIBPATH {driver}\nCHANNELID {port}\n\n");
-        }
-
-        string confPath = Path.Combine(RunDirectory, "cardkeep-readers.conf");
-        File.WriteAllText(confPath, conf.ToString());
-        // pcscd writes its log to stderr; keep it as an artifact through a shell redirect.
         var shell = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         shell.ArgumentList.Add("-c");
-        shell.ArgumentList.Add($"exec pcscd --foreground --debug --config '{confPath}' > '{Path.Combine(ArtifactsDirectory, "pcscd.log")}' 2>&1");
+        shell.ArgumentList.Add($"exec '{Path.Combine(RepositoryRoot, "scripts", "private-pcscd.sh")}' '{Path.Combine(ArtifactsDirectory, "pcscd.log")}'");
         Process.Start(shell);
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline)

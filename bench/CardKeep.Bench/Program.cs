@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using CardKeep.Cards.Iso7816;
+using CardKeep.Cards.PcSc;
+using CardKeep.VirtualCard.Edge;
+using CardKeep.VirtualCard.Link;
+
+namespace CardKeep.Bench;
+
+/// <summary>
+/// End-to-end and micro benchmarks. Modes:
+///   transport --reader R [--apdu HEX] [--seconds N]   APDU round trips per second through pcscd to a card
+///   serve-fixed --port P                             put the 9000-only card into a vpcd slot until killed
+///   micro [BenchmarkDotNet args]                     in-process micro-benchmarks
+/// bench/transport.sh runs the side-by-side comparison in a private pcscd.
+/// </summary>
+internal static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        string mode = args.Length > 0 ? args[0] : "help";
+        var options = ParseOptions(args.Skip(1).ToArray());
+        switch (mode)
+        {
+            case "transport":
+                return Transport(options["--reader"], options.GetValueOrDefault("--apdu", "00A4000C023F00"), double.Parse(options.GetValueOrDefault("--seconds", "5"), CultureInfo.InvariantCulture));
+            case "serve-fixed":
+                using (var link = new VpcdLink(new FixedAnswerCard(), int.Parse(options["--port"], CultureInfo.InvariantCulture)))
+                {
+                    await link.RunAsync();
+                }
+
+                return 0;
+            case "micro":
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Skip(1).ToArray());
+                return 0;
+            default:
+                Console.Error.WriteLine("usage: CardKeep.Bench transport --reader R [--apdu HEX] [--seconds N] | serve-fixed --port P | micro");
+                return 2;
+        }
+    }
+
+    private static Dictionary<string, string> ParseOptions(string[] args)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i + 1 < args.Length; i += 2)
+        {
+            options[args[i]] = args[i + 1];
+        }
+
+        return options;
+    }
+
+    private static int Transport(string reader, string apduHex, double seconds)
+    {
+        var apdu = CommandApdu.Parse(Convert.FromHexString(apduHex));
+        using var context = PcscContext.Establish();
+        using var card = context.Connect(context.ResolveReader(reader));
+        // Warm up (JIT, first connection set-up in pcscd).
+        for (int i = 0; i < 50; i++)
+        {
+            card.Transmit(apdu);
+        }
+
+        var latencies = new List<double>(100_000);
+        var total = Stopwatch.StartNew();
+        var one = new Stopwatch();
+        while (total.Elapsed.TotalSeconds < seconds)
+        {
+            one.Restart();
+            var response = card.Transmit(apdu);
+            latencies.Add(one.Elapsed.TotalMicroseconds);
+            if (!response.IsSuccess && response.StatusWord != StatusWord.EndOfFileReached)
+            {
+                Console.Error.WriteLine($"card answered {response.StatusWord}");
+                return 1;
+            }
+        }
+
+        total.Stop();
+        latencies.Sort();
+        double perSecond = latencies.Count / total.Elapsed.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{reader}\t{apduHex}\t{latencies.Count} APDUs in {total.Elapsed.TotalSeconds:F1} s\t{perSecond:F0} APDU/s\tp50 {latencies[latencies.Count / 2]:F0} µs\tp99 {latencies[(int)(latencies.Count * 0.99)]:F0} µs"));
+        return 0;
+    }
+}
