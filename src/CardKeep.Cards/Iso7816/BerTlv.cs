@@ -247,7 +247,9 @@ public static class BerTlv
 
     /// <summary>Encodes a constructed object from already-encoded children.</summary>
     public static byte[] Encode(uint tag, params IEnumerable<byte[]> children) =>
-        Encode(tag, children.SelectMany(c => c).ToArray());
+        // The explicit span keeps overload resolution off this params overload: a bare byte[] binds here as one
+        // child (identity beats the span conversion), which recursed until the stack overflowed.
+        Encode(tag, new ReadOnlySpan<byte>([.. children.SelectMany(c => c)]));
 }
 
 /// <summary>Builds nested TLV structures: <c>using (w.Push(0x7C)) { w.Write(0x82, …); }</c>.</summary>
