@@ -151,9 +151,10 @@ public sealed class PivPrivateKey : IDisposable
     public static PivPrivateKey FromPkcs8(ReadOnlySpan<byte> pkcs8)
     {
         string oid;
+        var copy = pkcs8.ToArray();
         try
         {
-            var reader = new AsnReader(pkcs8.ToArray(), AsnEncodingRules.BER);
+            var reader = new AsnReader(copy, AsnEncodingRules.BER);
             var info = reader.ReadSequence();
             info.ReadInteger();
             oid = info.ReadSequence().ReadObjectIdentifier();
@@ -161,6 +162,10 @@ public sealed class PivPrivateKey : IDisposable
         catch (AsnContentException e)
         {
             throw new CryptographicException("not a PKCS#8 PrivateKeyInfo", e);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(copy);
         }
 
         AsymmetricAlgorithm key = oid switch

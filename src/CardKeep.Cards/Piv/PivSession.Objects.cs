@@ -17,8 +17,8 @@ public sealed partial class PivSession
 {
     /// <summary>
     /// GET DATA: the object's content (the inside of the 53 container; for 7E and 7F61 the object's own TLV),
-    /// or null when the card has no such object (6A82). A PIN-protected object read before VERIFY raises
-    /// <see cref="CardStatusException"/> with 6982.
+    /// or null when the card has no such object (6A82, or 9000 without data). A PIN-protected object read before VERIFY
+    /// raises <see cref="CardStatusException"/> with 6982.
     /// </summary>
     public byte[]? GetData(uint tag)
     {
@@ -30,7 +30,7 @@ public sealed partial class PivSession
         }
 
         var data = response.GetData(string.Create(CultureInfo.InvariantCulture, $"GET DATA {tag:X}"));
-        return PivObjectEncoding.ParseGetDataResponse(tag, data).ToArray();
+        return data.IsEmpty ? null : PivObjectEncoding.ParseGetDataResponse(tag, data).ToArray();
     }
 
     /// <summary>PUT DATA: stores <paramref name="content"/> (wrapped in 53; for 7E / 7F61 the object's own TLV). Empty content deletes. Needs the management key.</summary>
@@ -79,7 +79,8 @@ public sealed partial class PivSession
 
     /// <summary>
     /// Probes every object in <see cref="PivDataObject.All"/> with GET DATA and lists those present, plus those the card
-    /// refused to read (6982, PIN not verified). Objects the card does not know (6A82, 6A80, 6A81, 6A86, 6A88) are skipped.
+    /// refused to read (6982, PIN not verified). Objects the card does not have or know (6A82, 6A80, 6A81, 6A86, 6A88, or 9000
+    /// without data) are skipped.
     /// </summary>
     public IReadOnlyList<PivObjectInfo> ListObjects()
     {
@@ -90,6 +91,8 @@ public sealed partial class PivSession
             var response = Send(PivCommands.GetData(dataObject.Tag));
             switch (response.StatusWord.Value)
             {
+                case 0x9000 when response.Data.IsEmpty:
+                    break;
                 case 0x9000:
                     found.Add(new PivObjectInfo(dataObject, PivObjectEncoding.ParseGetDataResponse(dataObject.Tag, response.Data).Length));
                     break;

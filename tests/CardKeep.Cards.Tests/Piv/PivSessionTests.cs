@@ -162,6 +162,14 @@ public class PivSessionTests
     }
 
     [Fact]
+    public void GetData_SuccessWithoutData_ReturnsNull()
+    {
+        var card = new ScriptedChannel().Expect("00 CB 3F FF 05 5C 03 5F FF 12 00", "9000");
+        using var session = new PivSession(card);
+        Assert.Null(session.GetData(PivDataObject.CardKeepNotes.Tag));
+    }
+
+    [Fact]
     public void GetData_Protected_ThrowsSecurityStatus()
     {
         var card = new ScriptedChannel().Expect("00 CB 3F FF 05 5C 03 5F C1 09 00", "6982");
