@@ -174,7 +174,7 @@ public class PivCardCryptoTests
     }
 
     [Fact]
-    public void Authenticate_DispatchesOnKeyType()
+    public void Authenticate_EcOrRsaKey_DispatchesOnKeyType()
     {
         using var ec = PivCardCrypto.GenerateKeyPair(PivAlgorithm.EccP256);
         Assert.Equal(0x30, PivCardCrypto.Authenticate(ec, new byte[32])[0]);

@@ -100,7 +100,7 @@ public class PivConstantsTests
     }
 
     [Fact]
-    public void RetiredCertificates_AreConsecutive()
+    public void RetiredCertificates_Tags_AreConsecutive()
     {
         var retired = PivDataObject.RetiredCertificates;
         Assert.Equal(20, retired.Count);
@@ -133,7 +133,7 @@ public class PivConstantsTests
         Assert.Equal(expected, PivDataObject.ReadAccessFor(tag));
 
     [Fact]
-    public void DataObjectTable_HasEveryStandardContainerOnce()
+    public void DataObjectTable_All_HasEveryStandardContainerOnce()
     {
         // SP 800-73-4 Part 1 Table 3: 16 containers besides the 20 retired certificates, plus Discovery.
         Assert.Equal(16 + 20, PivDataObject.Standard.Count);

@@ -21,7 +21,7 @@ public class PivDynamicAuthenticationTests
     }
 
     [Fact]
-    public void ManagementAuthenticationSteps_MatchSpec()
+    public void ManagementAuthenticationSteps_Encoded_MatchSpec()
     {
         Assert.Equal("7C028000", Hex.Of(PivDynamicAuthentication.WitnessRequest()));
         Assert.Equal("7C028100", Hex.Of(PivDynamicAuthentication.ChallengeRequest()));

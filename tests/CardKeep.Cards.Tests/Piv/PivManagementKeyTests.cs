@@ -24,7 +24,7 @@ public class PivManagementKeyTests
     private static Gen<byte[]> Bytes(int n) => Gen.Choose(0, 255).Select(b => (byte)b).ArrayOf(n);
 
     [Fact]
-    public void DefaultKey_IsSpecValue()
+    public void DefaultKey_Value_IsSpecKeyAndNotWeak()
     {
         Assert.Equal("010203040506070801020304050607080102030405060708", Hex.Of(PivManagementKey.DefaultKey));
         Assert.False(PivManagementKey.IsWeak(PivAlgorithm.TripleDes, PivManagementKey.DefaultKey));

@@ -156,7 +156,7 @@ public class PivPrivateKeyTests
         Assert.Throws<CardFormatException>(() => PivPrivateKey.ParseImportData(PivAlgorithm.EccP256, Hex.Bytes(hex), out _));
 
     [Fact]
-    public void Dispose_ZeroesKeyMaterial()
+    public void Dispose_Called_ZeroesKeyMaterial()
     {
         using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var key = PivPrivateKey.FromKey(ecdsa);

@@ -125,7 +125,7 @@ public class PivSessionTests
     }
 
     [Fact]
-    public void ChangePinAndUnblock_SendPaddedPairs()
+    public void ChangePinAndUnblock_Called_SendPaddedPairs()
     {
         var card = new ScriptedChannel()
             .Expect("00 24 00 80 10 313233343536FFFF 363534333231FFFF", "9000")
@@ -226,7 +226,7 @@ public class PivSessionTests
     }
 
     [Fact]
-    public void DeleteCertificate_SendsEmptyContainer()
+    public void DeleteCertificate_Called_SendsEmptyContainer()
     {
         var card = new ScriptedChannel().Expect("00 DB 3F FF 07 5C 03 5F C1 0B 53 00", "9000");
         using var session = new PivSession(card);
@@ -393,7 +393,7 @@ public class PivSessionTests
     }
 
     [Fact]
-    public void GetChallenge_SendsRequestAndReturnsChallenge()
+    public void GetChallenge_Called_ReturnsCardChallenge()
     {
         var card = new ScriptedChannel().Expect("00 87 03 9B 04 7C 02 81 00 00", "7C0A8108 0102030405060708 9000");
         using var session = new PivSession(card);
@@ -474,7 +474,7 @@ public class PivSessionTests
     }
 
     [Fact]
-    public void YubicoCommands_SendSpecApdus()
+    public void YubicoCommands_Called_SendSpecApdus()
     {
         using var authority = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var attestation = new CertificateRequest("CN=YubiKey PIV Attestation 9a", authority, HashAlgorithmName.SHA256)
@@ -510,7 +510,7 @@ public class PivSessionTests
     }
 
     [Fact]
-    public void ListObjects_ProbesEveryObjectInOneTransaction()
+    public void ListObjects_Called_ProbesEveryObjectInOneTransaction()
     {
         var card = new ScriptedChannel();
         foreach (var dataObject in PivDataObject.All)
