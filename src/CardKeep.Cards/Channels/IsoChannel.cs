@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using CardKeep.Cards.Iso7816;
 
 namespace CardKeep.Cards.Channels;
@@ -14,7 +16,15 @@ public sealed class IsoChannel : ICardChannel
     private readonly ICardChannel _inner;
     private readonly bool _ownsInner;
 
-    public IsoChannel(ICardChannel inner, bool ownsInner = true, int maxChunk = CommandApdu.MaxShortData)
+    /// <param name="inner">The raw channel.</param>
+    /// <param name="ownsInner">Dispose <paramref name="inner"/> with this channel.</param>
+    /// <param name="maxChunk">Largest data field of one APDU; longer commands are chained.</param>
+    /// <param name="extendedLength">
+    /// Send extended-length commands as they are instead of chaining them. Off by default: <see cref="CommandApdu"/>
+    /// marks every command with more than 255 data bytes as extended, and PIV clients (OpenSC, libykpiv) and many
+    /// readers only use short APDUs with chaining.
+    /// </param>
+    public IsoChannel(ICardChannel inner, bool ownsInner = true, int maxChunk = CommandApdu.MaxShortData, bool extendedLength = false)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxChunk, 1);
@@ -22,16 +32,14 @@ public sealed class IsoChannel : ICardChannel
         _inner = inner;
         _ownsInner = ownsInner;
         MaxChunk = maxChunk;
+        ExtendedLength = extendedLength;
     }
 
     /// <summary>Largest data field sent in one APDU before the command is chained.</summary>
     public int MaxChunk { get; }
 
-    /// <summary>
-    /// Send extended-length APDUs as they are instead of chaining them. Off by default: OpenSC, libykpiv
-    /// and most readers and cards speak short APDUs, and vpcd delivers either.
-    /// </summary>
-    public bool UseExtendedLength { get; init; }
+    /// <summary>True when extended-length commands pass through unchained.</summary>
+    public bool ExtendedLength { get; }
 
     public string Name => _inner.Name;
 
@@ -42,14 +50,14 @@ public sealed class IsoChannel : ICardChannel
     public ResponseApdu Transmit(CommandApdu command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        if (UseExtendedLength)
+        if (ExtendedLength && command.IsExtended)
         {
             return Exchange(command);
         }
 
         if (command.Ne > CommandApdu.MaxShortNe)
         {
-            // Short APDUs ask for at most 256 bytes; the rest comes through GET RESPONSE.
+            // A short APDU asks for at most 256 bytes; the rest comes through GET RESPONSE.
             command = command.WithNe(CommandApdu.MaxShortNe);
         }
 
@@ -58,13 +66,14 @@ public sealed class IsoChannel : ICardChannel
             return Exchange(command);
         }
 
-        // Command chaining: every piece but the last carries CLA|0x10 and no Le.
+        // Command chaining: every piece but the last carries CLA|0x10 and no Le. The pieces are this channel's own
+        // copies of the data (which may be a key being imported), so they are wiped once sent.
         var data = command.Data;
         int offset = 0;
         while (data.Length - offset > MaxChunk)
         {
             var piece = new CommandApdu((byte)(command.Cla | 0x10), command.Ins, command.P1, command.P2, data.Span.Slice(offset, MaxChunk));
-            var interim = _inner.Transmit(piece);
+            var interim = TransmitAndWipe(piece);
             if (!interim.IsSuccess)
             {
                 return interim;
@@ -74,7 +83,30 @@ public sealed class IsoChannel : ICardChannel
         }
 
         var last = new CommandApdu(command.Cla, command.Ins, command.P1, command.P2, data.Span[offset..], command.Ne);
-        return Exchange(last);
+        try
+        {
+            return Exchange(last);
+        }
+        finally
+        {
+            Wipe(last);
+        }
+    }
+
+    /// <summary>Zeroes the data field of a command this code created and no longer needs.</summary>
+    internal static void Wipe(CommandApdu command) =>
+        CryptographicOperations.ZeroMemory(MemoryMarshal.AsMemory(command.Data).Span);
+
+    private ResponseApdu TransmitAndWipe(CommandApdu piece)
+    {
+        try
+        {
+            return _inner.Transmit(piece);
+        }
+        finally
+        {
+            Wipe(piece);
+        }
     }
 
     private ResponseApdu Exchange(CommandApdu command)

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using CardKeep.Cards.Channels;
 using CardKeep.Cards.Iso7816;
 
@@ -51,13 +52,21 @@ public sealed unsafe class PcscCardChannel : ICardChannel
         nuint receiveLength = (nuint)receive.Length;
         var pci = new NativeMethods.IoRequest { Protocol = (nuint)(int)Protocol, PciLength = (nuint)sizeof(NativeMethods.IoRequest) };
         nint result;
-        lock (_lock)
+        try
         {
-            fixed (byte* s = send)
-            fixed (byte* r = receive)
+            lock (_lock)
             {
-                result = NativeMethods.Transmit(Card, &pci, s, (nuint)send.Length, null, r, ref receiveLength);
+                fixed (byte* s = send)
+                fixed (byte* r = receive)
+                {
+                    result = NativeMethods.Transmit(Card, &pci, s, (nuint)send.Length, null, r, ref receiveLength);
+                }
             }
+        }
+        finally
+        {
+            // The encoded command may carry a PIN or key material.
+            CryptographicOperations.ZeroMemory(send);
         }
 
         PcscException.ThrowIfError(result, "SCardTransmit", Name);

@@ -163,4 +163,23 @@ public sealed class BerTlvTests
             }
         }
     }
+
+    // Regression: the params overload called itself with the concatenated byte[] and overflowed the stack.
+    [Fact]
+    public void EncodeConstructed_FromChildren_ConcatenatesChildren()
+    {
+        var encoded = BerTlv.EncodeConstructed(0x7C, BerTlv.Encode(0x82, ReadOnlySpan<byte>.Empty), BerTlv.Encode(0x81, [0xAA]));
+        Assert.Equal("7C0582008101AA", Convert.ToHexString(encoded));
+    }
+
+    [Fact]
+    public void Encode_ByteArrayValue_EqualsSpanEncoding()
+    {
+        byte[] value = [0x01, 0x02];
+        Assert.Equal(BerTlv.Encode(0x53, value.AsSpan()), BerTlv.Encode(0x53, value));
+    }
+
+    [Fact]
+    public void Parse_VendorTag5FFF10_ReadsThreeByteTag() =>
+        Assert.Equal(0x5FFF10u, BerTlv.ParseSingle(Convert.FromHexString("5FFF1001AA")).Tag);
 }
