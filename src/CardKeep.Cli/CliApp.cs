@@ -10,8 +10,19 @@ internal static class CliApp
     {
         var root = new RootCommand("CardKeep: smart card lifecycle toolkit (readers, virtual smart cards, backup and recovery)");
         ReaderCommands.Add(root);
+        VscCommands.Add(root);
         return root;
     }
 
-    public static int Run(string[] args) => Build().Parse(args).Invoke();
+    public static int Run(string[] args)
+    {
+        if (Console.IsOutputRedirected)
+        {
+            // Tables for people, plain text for pipes and files: no colour escape codes.
+            Spectre.Console.AnsiConsole.Profile.Capabilities.Ansi = false;
+            Spectre.Console.AnsiConsole.Profile.Capabilities.ColorSystem = Spectre.Console.ColorSystem.NoColors;
+        }
+
+        return Build().Parse(args).Invoke();
+    }
 }

@@ -67,7 +67,7 @@ internal static class CliSupport
     /// <summary>The exit code for an expected failure, or null for a bug (which then surfaces with its stack).</summary>
     private static int? ExitCodeFor(Exception e) => e switch
     {
-        UsageException or CardFormatException => ExitCodes.BadInput,
+        UsageException or CardFormatException and not VirtualCard.Store.VscFormatException => ExitCodes.BadInput,
         PcscServiceException => ExitCodes.Environment,
         CardException or IOException or UnauthorizedAccessException => ExitCodes.Failed,
         _ => null,
