@@ -50,37 +50,28 @@ internal static class VscCodec
         return file;
     }
 
-    public static byte StateByte(VscState state) => state switch
-    {
-        VscState.Enabled => 1,
-        VscState.Disabled => 2,
-        _ => throw new ArgumentOutOfRangeException(nameof(state)),
-    };
+    /// <summary>File codes of the enums: the byte is the 1-based position in these tables (the one place that fixes them).</summary>
+    internal static readonly VscState[] StateCodes = [VscState.Enabled, VscState.Disabled];
 
-    public static byte RoleByte(VscRole role) => role switch
-    {
-        VscRole.Standalone => 1,
-        VscRole.Backup => 2,
-        VscRole.Escrow => 3,
-        VscRole.Emergency => 4,
-        _ => throw new ArgumentOutOfRangeException(nameof(role)),
-    };
+    internal static readonly VscRole[] RoleCodes = [VscRole.Standalone, VscRole.Backup, VscRole.Escrow, VscRole.Emergency];
 
-    public static byte ProtectionByte(KeyProtection protection) => protection switch
+    internal static readonly KeyProtection[] ProtectionCodes = [KeyProtection.Pin, KeyProtection.None];
+
+    public static byte Code<T>(T[] codes, T value)
+        where T : struct, Enum
     {
-        KeyProtection.Pin => 1,
-        KeyProtection.None => 2,
-        _ => throw new ArgumentOutOfRangeException(nameof(protection)),
-    };
+        int index = Array.IndexOf(codes, value);
+        return index >= 0 ? (byte)(index + 1) : throw new ArgumentOutOfRangeException(nameof(value));
+    }
 
     private static TlvOut EncodeHeader(VscDocument d) => TlvOut.Node(HeaderTag,
         Text(0x80, d.Id),
         Text(0x81, d.Label),
         Text(0x82, d.CardType),
-        U8(0x83, StateByte(d.State)),
+        U8(0x83, Code(StateCodes, d.State)),
         Time(0x84, d.Created),
         Time(0x85, d.Modified),
-        U8(0x86, RoleByte(d.Role)),
+        U8(0x86, Code(RoleCodes, d.Role)),
         d.Parent is null ? null : Text(0x87, d.Parent),
         Text(0x88, d.AccessConditions),
         d.Attributes.IsEmpty ? null : TlvOut.Node(0xA9, d.Attributes.Select(a => TlvOut.Node(EntryTag, Text(0x80, a.Key), Text(0x81, a.Value)))));
@@ -104,7 +95,7 @@ internal static class VscCodec
             U8(0x82, k.Info.PinPolicy),
             U8(0x83, k.Info.TouchPolicy),
             U8(0x84, k.Info.Origin),
-            U8(0x85, ProtectionByte(k.Info.Protection)),
+            U8(0x85, Code(ProtectionCodes, k.Info.Protection)),
             TlvOut.Leaf(0x86, k.Info.PublicKeySpki.ToArray()),
             k.Sealed is null ? null : Envelope(k.Sealed),
             k.PlainPkcs8 is null ? null : TlvOut.Leaf(0x88, k.PlainPkcs8))));
@@ -205,22 +196,10 @@ internal sealed class VscDecoder(string path, bool allowWeakKdf)
         string id = header.Text(0x80, "Id", VscRules.CheckId);
         string label = header.Text(0x81, "label", VscRules.CheckLabel);
         string cardType = header.Text(0x82, "card type", t => t == VscRules.PivCardType ? null : "card type is not PIV");
-        var state = header.Byte(0x83, "state") switch
-        {
-            1 => VscState.Enabled,
-            2 => VscState.Disabled,
-            var b => throw Fail($"header: unknown state {b}"),
-        };
+        var state = header.Code(0x83, "state", VscCodec.StateCodes);
         var created = header.Time(0x84, "created time");
         var modified = header.Time(0x85, "modified time");
-        var role = header.Byte(0x86, "role") switch
-        {
-            1 => VscRole.Standalone,
-            2 => VscRole.Backup,
-            3 => VscRole.Escrow,
-            4 => VscRole.Emergency,
-            var b => throw Fail($"header: unknown role {b}"),
-        };
+        var role = header.Code(0x86, "role", VscCodec.RoleCodes);
         string? parent = header.OptionalText(0x87, "parent", VscRules.CheckParent);
         string accessConditions = header.Text(0x88, "access conditions", VscRules.CheckAccessConditions);
         var attributes = ReadAttributes(header.OptionalArea(0xA9, "header attributes"));
@@ -456,12 +435,7 @@ internal sealed class VscDecoder(string path, bool allowWeakKdf)
         byte touchPolicy = entry.Byte(0x83, "touch policy");
         byte origin = entry.Byte(0x84, "origin");
         Check(VscRules.CheckOrigin(origin), where);
-        var protection = entry.Byte(0x85, "protection") switch
-        {
-            1 => KeyProtection.Pin,
-            2 => KeyProtection.None,
-            var b => throw Fail($"{where}: unknown protection {b}"),
-        };
+        var protection = entry.Code(0x85, "protection", VscCodec.ProtectionCodes);
         if (protection != VscRules.ProtectionFor(slot, pinPolicy))
         {
             throw Fail($"{where}: protection {protection} does not match PIN policy {pinPolicy}");
@@ -616,6 +590,13 @@ internal sealed class VscDecoder(string path, bool allowWeakKdf)
             Optional(tag) is { } node ? Check(node, name, min, max) : null;
 
         public byte Byte(uint tag, string name) => Bytes(tag, name, 1, 1)[0];
+
+        /// <summary>An enum stored as its 1-based position in <paramref name="codes"/>.</summary>
+        public T Code<T>(uint tag, string name, T[] codes)
+        {
+            byte code = Byte(tag, name);
+            return code >= 1 && code <= codes.Length ? codes[code - 1] : throw _decoder.Fail($"{Where}: unknown {name} {code}");
+        }
 
         public bool Bool(uint tag, string name) => Byte(tag, name) switch
         {

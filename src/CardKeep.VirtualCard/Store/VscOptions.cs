@@ -66,6 +66,9 @@ public sealed record VscCreateOptions
 
     /// <summary>Access-conditions summary kept in the header.</summary>
     public string AccessConditions { get; init; } = VscRules.DefaultAccessConditions;
+
+    /// <summary>Id and label only: never the PIN, PUK or management key (not even their lengths).</summary>
+    public override string ToString() => $"VscCreateOptions {{ Id = {Id}, Label = {Label} }}";
 }
 
 /// <summary>How to open a VSC file.</summary>

@@ -432,6 +432,24 @@ public sealed class VirtualSmartCardTests : IDisposable
     }
 
     [Fact]
+    public void ToStrings_NeverShowSecrets()
+    {
+        var options = Options() with { Pin = "S3cr3tPn"u8.ToArray(), Puk = "PUKPUK99"u8.ToArray(), ManagementKey = new byte[24] };
+        using var card = Create(_dir, options);
+        var wrong = card.VerifyPin("Gue55ed!"u8);
+
+        foreach (string text in new[] { options.ToString(), card.ToString(), wrong.ToString(), card.Header.ToString() })
+        {
+            Assert.DoesNotContain("S3cr3tPn", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("PUKPUK99", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("Gue55ed", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("[6]", text, StringComparison.Ordinal);
+        }
+
+        Assert.Equal("VscCreateOptions { Id = test-card, Label = Test card }", options.ToString());
+    }
+
+    [Fact]
     public void ChangePin_RightOldPin_NewPinWorksOldFails()
     {
         using var card = Create(_dir);
