@@ -40,12 +40,13 @@ internal static partial class VscCommands
         var pinRetries = new Option<int>("--pin-retries") { DefaultValueFactory = _ => 3, Description = "PIN tries before it blocks (1-15)" };
         var pukRetries = new Option<int>("--puk-retries") { DefaultValueFactory = _ => 3, Description = "PUK tries before it blocks (1-15)" };
         var disabled = new Option<bool>("--disabled") { Description = "Create it disabled (an emergency card kept until needed)" };
+        var allowDefaults = new Option<bool>("--allow-default-codes") { Description = "Accept the factory PIN 123456 / PUK 12345678 (unsafe: the PUK alone unlocks a copied file)" };
         var pin = Secrets.Pin();
         var puk = Secrets.Puk();
         var mgmt = Secrets.ManagementKey();
         var command = new Command("new", "Create a VSC (a PIV card with empty slots) in the store")
         {
-            id, label, role, parent, pin.Option, puk.Option, mgmt.Option, pinRetries, pukRetries, disabled, CliSupport.JsonOption,
+            id, label, role, parent, pin.Option, puk.Option, mgmt.Option, pinRetries, pukRetries, disabled, allowDefaults, CliSupport.JsonOption,
         };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
@@ -54,6 +55,13 @@ internal static partial class VscCommands
             byte[] key = ReadManagementKey(parse, mgmt, out bool isDefault);
             try
             {
+                bool defaultCodes = pinBytes.AsSpan().SequenceEqual(VirtualSmartCard.DefaultPin) || pukBytes.AsSpan().SequenceEqual(VirtualSmartCard.DefaultPuk);
+                if (defaultCodes && !parse.GetValue(allowDefaults))
+                {
+                    throw new UsageException("the factory PIN (123456) or PUK (12345678) would let anyone holding a copy of this VSC file unlock it; " +
+                        "choose your own (8 characters, letters and digits, resist offline guessing best) or add --allow-default-codes");
+                }
+
                 var store = Paths.Store(parse);
                 using var card = store.Create(new VscCreateOptions
                 {

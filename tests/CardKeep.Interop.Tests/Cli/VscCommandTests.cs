@@ -23,7 +23,7 @@ public sealed class VscCommandTests : IDisposable
 
     private async Task CreateAsync(string id, params string[] extra)
     {
-        var result = await Run(Env(("CARDKEEP_PIN", "123456"), ("CARDKEEP_PUK", "12345678")), ["vsc", "new", "--id", id, .. extra]);
+        var result = await Run(Env(("CARDKEEP_PIN", "13572468"), ("CARDKEEP_PUK", "87654321")), ["vsc", "new", "--id", id, .. extra]);
         Assert.True(result.ExitCode == 0, result.ToString());
     }
 
@@ -43,7 +43,7 @@ public sealed class VscCommandTests : IDisposable
         Assert.Equal("backup", card.GetProperty("role").GetString());
         Assert.Equal("card:00001079", card.GetProperty("parent").GetString());
         Assert.Equal(3, card.GetProperty("pinRetriesLeft").GetInt32());
-        Assert.DoesNotContain("123456", show.All, StringComparison.Ordinal);
+        Assert.DoesNotContain("13572468", show.All, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -59,10 +59,10 @@ public sealed class VscCommandTests : IDisposable
 
         var last = await Run(Env(("CARDKEEP_PIN", "000000"), ("CARDKEEP_NEW_PIN", "654321")), "vsc", "change-pin", "bob");
         Assert.Equal(1, last.ExitCode);
-        var blocked = await Run(Env(("CARDKEEP_PIN", "123456"), ("CARDKEEP_NEW_PIN", "654321")), "vsc", "change-pin", "bob");
+        var blocked = await Run(Env(("CARDKEEP_PIN", "13572468"), ("CARDKEEP_NEW_PIN", "654321")), "vsc", "change-pin", "bob");
         Assert.Contains("PIN is blocked", blocked.StdErr, StringComparison.Ordinal);
 
-        var unblock = await Run(Env(("CARDKEEP_PUK", "12345678"), ("CARDKEEP_NEW_PIN", "24681357")), "vsc", "unblock-pin", "bob");
+        var unblock = await Run(Env(("CARDKEEP_PUK", "87654321"), ("CARDKEEP_NEW_PIN", "24681357")), "vsc", "unblock-pin", "bob");
         Assert.True(unblock.ExitCode == 0, unblock.ToString());
         var change = await Run(Env(("CARDKEEP_PIN", "24681357"), ("CARDKEEP_NEW_PIN", "11223344")), "vsc", "change-pin", "bob");
         Assert.True(change.ExitCode == 0, change.ToString());
@@ -115,6 +115,16 @@ public sealed class VscCommandTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("CARDKEEP_PIN", result.StdErr, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_home, "vsc", "erin.vsc")));
+    }
+
+    [Fact]
+    public async Task New_FactoryPuk_RefusedUnlessAllowed()
+    {
+        var refused = await Run(Env(("CARDKEEP_PIN", "a1b2c3d4"), ("CARDKEEP_PUK", "12345678")), "vsc", "new", "--id", "gina");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("--allow-default-codes", refused.StdErr, StringComparison.Ordinal);
+        var allowed = await Run(Env(("CARDKEEP_PIN", "a1b2c3d4"), ("CARDKEEP_PUK", "12345678")), "vsc", "new", "--id", "gina", "--allow-default-codes");
+        Assert.Equal(0, allowed.ExitCode);
     }
 
     [Fact]
