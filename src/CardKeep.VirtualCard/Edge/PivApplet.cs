@@ -70,7 +70,11 @@ public sealed partial class PivApplet : ICardEmulator
             try
             {
                 var response = ProcessLocked(commandApdu);
-                LogCommand(_logger, ins, response[^2], response[^1]);
+                if (_logger.IsEnabled(LogLevel.Debug) && commandApdu.Length >= 4)
+                {
+                    LogCommand(_logger, commandApdu[0], ins, commandApdu[2], commandApdu[3], response[^2], response[^1]);
+                }
+
                 return response;
             }
 #pragma warning disable CA1031 // A card answers every command: an unexpected failure becomes 6F00, never an exception.
@@ -305,8 +309,9 @@ public sealed partial class PivApplet : ICardEmulator
         _pendingChallenge = null;
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "PIV INS {Ins:X2} -> {Sw1:X2}{Sw2:X2}")]
-    private static partial void LogCommand(ILogger logger, byte ins, byte sw1, byte sw2);
+    /// <summary>The header and status word of each command: never data (PINs, keys, witnesses travel there).</summary>
+    [LoggerMessage(Level = LogLevel.Debug, Message = "PIV {Cla:X2} {Ins:X2} {P1:X2} {P2:X2} -> {Sw1:X2}{Sw2:X2}")]
+    private static partial void LogCommand(ILogger logger, byte cla, byte ins, byte p1, byte p2, byte sw1, byte sw2);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "PIV applet failed on INS {Ins:X2} ({ExceptionType}); answered 6F00")]
     private static partial void LogUnexpected(ILogger logger, string exceptionType, byte ins);
