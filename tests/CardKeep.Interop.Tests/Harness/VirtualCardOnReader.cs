@@ -54,6 +54,9 @@ public sealed partial class VirtualCardOnReader : IDisposable
 
     public PivApplet? Applet { get; private set; }
 
+    /// <summary>Every command the applet answered (header and status word), across re-insertions.</summary>
+    public ApduTrace Trace { get; } = new();
+
     /// <summary>HOME and OPENSC_CONF for the client tools.</summary>
     public IDictionary<string, string?> Environment => new Dictionary<string, string?>
     {
@@ -200,7 +203,7 @@ public sealed partial class VirtualCardOnReader : IDisposable
 
     private void Insert()
     {
-        Applet = new PivApplet(Card);
+        Applet = new PivApplet(Card, Trace);
         _linked = new LinkedCard(_slot, Applet);
     }
 

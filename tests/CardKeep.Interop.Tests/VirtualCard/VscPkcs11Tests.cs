@@ -67,12 +67,17 @@ public sealed class VscPkcs11Tests : IAsyncLifetime, IDisposable
     {
         for (int round = 0; round < 2; round++)
         {
+            _vsc.Trace.Clear();
             var sign = await _vsc.Pkcs11ToolAsync("--login", "--pin", "123456", "--sign", "--id", "02", "-m", "SHA256-RSA-PKCS",
                 "-i", "data.txt", "-o", "sig9c.bin");
             Assert.True(sign.ExitCode == 0, sign.ToString());
 
             var verify = await _vsc.RunOkAsync("openssl", "dgst", "-sha256", "-verify", "certpub9c.pem", "-signature", "sig9c.bin", "data.txt");
             Assert.Contains("Verified OK", verify.StdOut, StringComparison.Ordinal);
+
+            // The context-specific login right before the chained signature, then 256 bytes + 61 08 and GET RESPONSE.
+            string trace = string.Join('\n', _vsc.Trace.Lines);
+            Assert.Contains("00 20 00 80 -> 9000\n10 87 07 9C -> 9000\n00 87 07 9C -> 6108\n00 C0 00 00 -> 9000", trace, StringComparison.Ordinal);
         }
     }
 
