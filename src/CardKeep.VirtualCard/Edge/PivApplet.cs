@@ -149,7 +149,7 @@ public sealed partial class PivApplet : ICardEmulator
         }
     }
 
-    /// <summary>Answers a command that cannot be parsed: drops chains and pending responses first.</summary>
+    /// <summary>Answers with only <paramref name="status"/> after dropping the command chain and any pending response.</summary>
     private byte[] Refuse(StatusWord status)
     {
         _chain.Clear();
