@@ -70,7 +70,11 @@ public sealed partial class PivApplet : ICardEmulator
             try
             {
                 var response = ProcessLocked(commandApdu);
-                LogCommand(_logger, ins, response[^2], response[^1]);
+                if (_logger.IsEnabled(LogLevel.Debug) && commandApdu.Length >= 4)
+                {
+                    LogCommand(_logger, commandApdu[0], ins, commandApdu[2], commandApdu[3], response[^2], response[^1]);
+                }
+
                 return response;
             }
 #pragma warning disable CA1031 // A card answers every command: an unexpected failure becomes 6F00, never an exception.
@@ -145,7 +149,7 @@ public sealed partial class PivApplet : ICardEmulator
         }
     }
 
-    /// <summary>Answers a command that cannot be parsed: drops chains and pending responses first.</summary>
+    /// <summary>Answers with only <paramref name="status"/> after dropping the command chain and any pending response.</summary>
     private byte[] Refuse(StatusWord status)
     {
         _chain.Clear();
@@ -259,6 +263,12 @@ public sealed partial class PivApplet : ICardEmulator
             LogSaveFailed(_logger, command.Ins, e.GetType().Name);
             return StatusWord.MemoryFailure;
         }
+        catch (InvalidOperationException) when (_card.IsReadOnly)
+        {
+            // Opened read-only: nothing can be saved, not even a PIN counter, so nothing that changes the card works.
+            LogReadOnly(_logger, command.Ins);
+            return StatusWord.MemoryFailure;
+        }
     }
 
     private ApduReply Select(CommandApdu command, ReadOnlySpan<byte> aid)
@@ -305,14 +315,18 @@ public sealed partial class PivApplet : ICardEmulator
         _pendingChallenge = null;
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "PIV INS {Ins:X2} -> {Sw1:X2}{Sw2:X2}")]
-    private static partial void LogCommand(ILogger logger, byte ins, byte sw1, byte sw2);
+    /// <summary>The header and status word of each command: never data (PINs, keys, witnesses travel there).</summary>
+    [LoggerMessage(Level = LogLevel.Debug, Message = "PIV {Cla:X2} {Ins:X2} {P1:X2} {P2:X2} -> {Sw1:X2}{Sw2:X2}")]
+    private static partial void LogCommand(ILogger logger, byte cla, byte ins, byte p1, byte p2, byte sw1, byte sw2);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "PIV applet failed on INS {Ins:X2} ({ExceptionType}); answered 6F00")]
     private static partial void LogUnexpected(ILogger logger, string exceptionType, byte ins);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "PIV INS {Ins:X2}: the card file holds a damaged item ({Reason}); answered 6F00")]
     private static partial void LogDamaged(ILogger logger, byte ins, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PIV INS {Ins:X2}: the card file is open read-only; answered 6581")]
+    private static partial void LogReadOnly(ILogger logger, byte ins);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "PIV INS {Ins:X2}: saving the card file failed ({ExceptionType}); answered 6581")]
     private static partial void LogSaveFailed(ILogger logger, byte ins, string exceptionType);
