@@ -79,6 +79,16 @@ public sealed class LiveProcess : IDisposable
         }
     }
 
+    /// <summary>Kills the process at once (SIGKILL), as a crash or an out-of-memory kill would.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
     public void Dispose()
     {
         if (!_process.HasExited)
