@@ -13,7 +13,7 @@ namespace CardKeep.Bench;
 ///   transport --reader R [--setup HEX] [--apdu HEX] [--seconds N]   APDU round trips per second through pcscd
 ///   serve-fixed --port P                             put the 9000-only card into a vpcd slot until killed
 ///   micro [BenchmarkDotNet args]                     in-process micro-benchmarks
-/// bench/transport.sh runs the side-by-side comparison in a private pcscd.
+/// bench/vsc.sh runs the side-by-side comparison in a private pcscd.
 /// </summary>
 internal static class Program
 {
