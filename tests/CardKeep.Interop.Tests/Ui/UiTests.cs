@@ -106,6 +106,8 @@ public sealed class UiTests : IDisposable
             "vsc", "new", "--id", "backup-target", "--label", "Alice backup");
         Assert.True(created.ExitCode == 0, created.ToString());
 
+        await File.WriteAllBytesAsync(Path.Combine(_workspace.Store, "broken.vsc"), "not a VSC file"u8.ToArray());
+
         using var ui = UiProcess.Start(_workspace.Home);
         await using var chromium = await HeadlessChromium.LaunchAsync();
         var page = await chromium.PageAsync();
@@ -116,6 +118,8 @@ public sealed class UiTests : IDisposable
         Assert.Equal(ui.Origin + "/", page.Url); // the secret left the address bar
         await Expect(page.Locator(readerRow)).ToContainTextAsync("Alice Example", new() { Timeout = 20_000 });
         await Expect(page.Locator("tr[data-address='vsc:backup-target']")).ToContainTextAsync("enabled");
+        await Expect(page.Locator("tr[data-address='vsc:broken']")).ToHaveAttributeAsync("data-state", "damaged");
+        await Expect(page.Locator("tr[data-address='vsc:broken'] a")).ToHaveCountAsync(0); // listed, not openable
         await HeadlessChromium.ScreenshotAsync(page, "cards");
 
         // 2. The card's page: public objects; a wrong PIN says the tries left; the right one opens the private area.
