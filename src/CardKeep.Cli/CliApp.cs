@@ -12,6 +12,7 @@ internal static class CliApp
         ReaderCommands.Add(root);
         VscCommands.Add(root);
         CardCommands.Add(root);
+        UiCommand.Add(root);
         return root;
     }
 

@@ -65,6 +65,20 @@ public sealed class CardDirectory(VscStore store)
         }
     }
 
+    /// <summary>The card in <paramref name="reader"/> as <see cref="List"/> shows it, or null when the reader is empty or gone.</summary>
+    public static CardEntry? DescribeReader(string reader)
+    {
+        try
+        {
+            using var context = PcscContext.Establish();
+            return context.GetReaderStatuses().FirstOrDefault(r => r.Name == reader && r.CardPresent) is { } status ? Describe(context, status) : null;
+        }
+        catch (PcscException)
+        {
+            return null;
+        }
+    }
+
     private static CardEntry Describe(PcscContext context, ReaderStatus reader)
     {
         try

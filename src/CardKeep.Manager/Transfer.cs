@@ -54,7 +54,7 @@ public static class Transfer
             {
                 if (tags is not null || ProbablyPresent(source, tag))
                 {
-                    skipped.Add(new TransferItem(tag, PivDataObject.Find(tag)?.Name ?? "object", false, "PIN-protected; give --pin to copy it"));
+                    skipped.Add(new TransferItem(tag, PivDataObject.Find(tag)?.Name ?? "object", false, "PIN-protected; give the card's PIN (--pin, or open its private area) to copy it"));
                 }
 
                 continue;

@@ -125,7 +125,7 @@ internal static class CardCommands
                 {
                     card = card.Name,
                     privateUnlocked = card.PrivateUnlocked,
-                    objects = objects.Select(o => new { tag = o.TagHex, name = o.Name, area = o.Area.ToString().ToLowerInvariant(), size = o.Value.Length, summary = Summarize(o), value = Convert.ToHexString(o.Value) }),
+                    objects = objects.Select(o => new { tag = o.TagHex, name = o.Name, area = o.Area.ToString().ToLowerInvariant(), size = o.Value.Length, summary = ObjectSummary.Of(o), value = Convert.ToHexString(o.Value) }),
                     keys,
                 });
                 return ExitCodes.Ok;
@@ -134,7 +134,7 @@ internal static class CardCommands
             Console.WriteLine($"{card.Name}{(card.PrivateUnlocked ? " (PIN verified: private objects shown)" : " (public objects; give --pin for the private ones)")}");
             foreach (var o in objects)
             {
-                Console.WriteLine($"  {o.TagHex,-7} {o.Name} [{o.Area.ToString().ToLowerInvariant()}, {o.Value.Length} bytes]{(Summarize(o) is { } s ? ": " + s : string.Empty)}");
+                Console.WriteLine($"  {o.TagHex,-7} {o.Name} [{o.Area.ToString().ToLowerInvariant()}, {o.Value.Length} bytes]{(ObjectSummary.Of(o) is { } s ? ": " + s : string.Empty)}");
             }
 
             foreach (var k in keys)
@@ -174,35 +174,6 @@ internal static class CardCommands
         }
 
         return keys;
-    }
-
-    /// <summary>One line people can read: a certificate's subject, a URL list, a vCard's name.</summary>
-    internal static string? Summarize(CardObject o)
-    {
-        try
-        {
-            if (PivDataObject.Find(o.Tag)?.Slot is not null)
-            {
-                using var cert = X509CertificateLoader.LoadCertificate(PivCertificateContainer.Decode(o.Value));
-                return $"{cert.Subject}, until {cert.NotAfter:yyyy-MM-dd}";
-            }
-
-            if (o.Tag == PivDataObject.CardKeepUrls.Tag)
-            {
-                return string.Join(" ", Encoding.UTF8.GetString(o.Value).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-            }
-
-            if (o.Tag == PivDataObject.CardKeepBusinessCard.Tag)
-            {
-                return Encoding.UTF8.GetString(o.Value).Split('\n').FirstOrDefault(l => l.StartsWith("FN:", StringComparison.Ordinal))?.Trim();
-            }
-        }
-        catch (Exception e) when (e is CryptographicException or CardKeep.Cards.CardFormatException or DecoderFallbackException)
-        {
-            return "(unreadable content)";
-        }
-
-        return null;
     }
 
     private static Command Copy()
@@ -313,8 +284,8 @@ internal static class CardCommands
             {
                 // Everything is read before anything is written: a card pulled now leaves no half-written VSC.
                 (objects, skipped) = Transfer.ReadAll(card, null, Progress());
-                serial = card is PivCardObjects piv ? CardDirectory.TrySerial(piv.Session) : (card as VscCardObjects)?.Card.Serial.ToString(CultureInfo.InvariantCulture);
-                skipped.AddRange(KeysNotCopied(card));
+                serial = CardBackup.SerialOf(card);
+                skipped.AddRange(CardBackup.KeysNotCopied(card));
             }
 
             string targetAddress;
@@ -323,16 +294,12 @@ internal static class CardCommands
             {
                 if (parse.GetValue(newVsc))
                 {
-                    string id = "VSC-" + (serial ?? throw new UsageException("the card has no serial to name the VSC after; use --to VSC"));
+                    string id = CardBackup.VscIdFor(serial ?? throw new UsageException("the card has no serial to name the VSC after; use --to VSC"));
                     targetPin = vscPin.Read(parse, confirm: true);
                     byte[] newPuk = vscPuk.Read(parse, confirm: true);
                     try
                     {
-                        using var created = directory.Store.Create(new VscCreateOptions
-                        {
-                            Id = id, Label = "VSC " + serial, Role = VscRole.Backup, Parent = "card:" + serial, Pin = targetPin, Puk = newPuk,
-                            ManagementKey = VirtualSmartCard.DefaultManagementKey.ToArray(),
-                        });
+                        using var created = CardBackup.CreateVsc(directory.Store, serial, targetPin, newPuk);
                     }
                     finally
                     {
@@ -380,15 +347,6 @@ internal static class CardCommands
             return Report(targetAddress, report, "backed up", parse.GetValue(CliSupport.JsonOption));
         }));
         return command;
-    }
-
-    private static IEnumerable<TransferItem> KeysNotCopied(ICardObjects card)
-    {
-        IEnumerable<byte> slots = card is VscCardObjects vsc
-            ? vsc.Card.Keys.Select(k => k.Slot)
-            : PivSlotExtensions.CertificateSlots.Where(s => card.ListTags().Contains(PivDataObject.CertificateFor(s).Tag)).Select(s => (byte)s);
-        return slots.Select(s => new TransferItem(s, string.Create(CultureInfo.InvariantCulture, $"private key {s:X2}"), false,
-            "private keys never leave a card; use an escrow VSC ('cardkeep vsc keygen' + 'vsc transfer-keys') to hold a copy"));
     }
 
     private static Command Restore()

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using CardKeep.Cards.Piv;
+using CardKeep.Manager;
 using CardKeep.VirtualCard.Store;
 using Spectre.Console;
 
@@ -57,8 +58,7 @@ internal static partial class VscCommands
             byte[] key = ReadManagementKey(parse, mgmt, out bool isDefault);
             try
             {
-                bool defaultCodes = pinBytes.AsSpan().SequenceEqual(VirtualSmartCard.DefaultPin) || pukBytes.AsSpan().SequenceEqual(VirtualSmartCard.DefaultPuk);
-                if (defaultCodes && !parse.GetValue(allowDefaults))
+                if (CardBackup.AreFactoryCodes(pinBytes, pukBytes) && !parse.GetValue(allowDefaults))
                 {
                     throw new UsageException("the factory PIN (123456) or PUK (12345678) would let anyone holding a copy of this VSC file unlock it; " +
                         "choose your own (8 characters, letters and digits, resist offline guessing best) or add --allow-default-codes");
@@ -106,30 +106,14 @@ internal static partial class VscCommands
 
     internal static byte[] ReadManagementKey(ParseResult parse, SecretOption option, out bool isDefault)
     {
-        string? given = parse.GetValue(option.Option) ?? Environment.GetEnvironmentVariable(option.EnvironmentVariable);
-        isDefault = string.IsNullOrEmpty(given) || given.Equals("default", StringComparison.OrdinalIgnoreCase);
-        if (isDefault)
-        {
-            return VirtualSmartCard.DefaultManagementKey.ToArray();
-        }
-
-        byte[] key;
         try
         {
-            key = Convert.FromHexString(given!);
+            return ManagementKeyText.Parse(parse.GetValue(option.Option) ?? Environment.GetEnvironmentVariable(option.EnvironmentVariable), out isDefault);
         }
-        catch (FormatException)
+        catch (ManagerException e)
         {
-            throw new UsageException("the management key must be 48 hex digits (3DES, 24 bytes) or 'default'");
+            throw new UsageException(e.Message);
         }
-
-        if (key.Length != 24)
-        {
-            CryptographicOperations.ZeroMemory(key);
-            throw new UsageException($"the management key must be 24 bytes (48 hex digits) for 3DES, got {key.Length}");
-        }
-
-        return key;
     }
 
     private static Command List()

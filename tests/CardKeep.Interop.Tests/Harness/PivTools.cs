@@ -76,6 +76,28 @@ public sealed class PivTools : IDisposable
     public async Task<ProcessResult> Pkcs11Async(params string[] args) =>
         await MustAsync("pkcs11-tool", ["--module", Pkcs11Module, "--slot", await Pkcs11SlotAsync(), .. args]);
 
+    /// <summary>The sample URL list <see cref="PopulateSampleAsync"/> writes.</summary>
+    public const string SampleUrls = "https://mail.example.com\nhttps://intranet.example.com\n";
+
+    /// <summary>
+    /// Fills the card as a card issuer would with the stock tools: an ECC P-256 key in 9A and its certificate
+    /// (CN=Alice Example, issued by a throwaway CA), a CHUID, printed information (PIN-protected) and a URL list.
+    /// </summary>
+    public async Task PopulateSampleAsync()
+    {
+        await YubicoAsync("-a", "generate", "-s", "9a", "-A", "ECCP256", "-o", PathOf("pub9a.pem"));
+        await MustAsync("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", PathOf("ca.key"), "-out", PathOf("ca.crt"), "-subj", "/CN=Test Issuer", "-days", "30");
+        await MustAsync("openssl", "x509", "-new", "-subj", "/CN=Alice Example", "-key", PathOf("ca.key"),
+            "-force_pubkey", PathOf("pub9a.pem"), "-days", "30", "-out", PathOf("cert9a.pem"));
+        await YubicoAsync("-a", "import-certificate", "-s", "9a", "-i", PathOf("cert9a.pem"));
+        await YubicoAsync("-a", "set-chuid");
+        await File.WriteAllBytesAsync(PathOf("printed.bin"), Convert.FromHexString("010D416C696365204578616D706C65"));
+        await YubicoAsync("-a", "write-object", "--id", "0x5fc109", "--format", "binary", "-i", PathOf("printed.bin"));
+        await File.WriteAllTextAsync(PathOf("urls.txt"), SampleUrls);
+        await YubicoAsync("-a", "write-object", "--id", "0x5fff10", "--format", "binary", "-i", PathOf("urls.txt"));
+    }
+
     /// <summary>Reads a PIV object's raw content with yubico-piv-tool (after VERIFY when a PIN is given).</summary>
     public async Task<byte[]> ReadObjectAsync(uint tag, string? pin = null)
     {

@@ -13,41 +13,11 @@ public sealed class CardManagerTests : IDisposable
 {
     private const string CardPin = "123456";
     private const string CardPuk = "12345678";
-    private readonly string _cards = Directory.CreateTempSubdirectory("cardkeep-cards-").FullName;
-    private readonly string _home = Directory.CreateTempSubdirectory("cardkeep-home-").FullName;
+    private readonly CardWorkspace _workspace = new();
 
-    private VirtualSmartCard NewCard(string name) => VirtualSmartCard.Create(Path.Combine(_cards, name + ".vsc"), new VscCreateOptions
-    {
-        Id = name,
-        Pin = "123456"u8.ToArray(),
-        Puk = "12345678"u8.ToArray(),
-        ManagementKey = VirtualSmartCard.DefaultManagementKey.ToArray(),
-        AllowWeakKdfForTests = true,
-        Iterations = 1000,
-    });
+    private VirtualSmartCard NewCard(string name) => _workspace.NewCard(name);
 
-    private Task<ProcessResult> CardKeep(IDictionary<string, string?> env, params string[] args)
-    {
-        var all = new Dictionary<string, string?>(env) { ["CARDKEEP_HOME"] = _home, ["XDG_RUNTIME_DIR"] = Path.Combine(_home, "run") };
-        Directory.CreateDirectory(Path.Combine(_home, "run"));
-        return CardKeepCli.RunAsync(args, all, timeout: TimeSpan.FromMinutes(2));
-    }
-
-    private static async Task PopulateAsync(PivTools tools)
-    {
-        // A key and certificate in 9A, exactly as a card issuer would do it with the stock tools.
-        await tools.YubicoAsync("-a", "generate", "-s", "9a", "-A", "ECCP256", "-o", tools.PathOf("pub9a.pem"));
-        await tools.MustAsync("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", tools.PathOf("ca.key"), "-out", tools.PathOf("ca.crt"), "-subj", "/CN=Test Issuer", "-days", "30");
-        await tools.MustAsync("openssl", "x509", "-new", "-subj", "/CN=Alice Example", "-key", tools.PathOf("ca.key"),
-            "-force_pubkey", tools.PathOf("pub9a.pem"), "-days", "30", "-out", tools.PathOf("cert9a.pem"));
-        await tools.YubicoAsync("-a", "import-certificate", "-s", "9a", "-i", tools.PathOf("cert9a.pem"));
-        await tools.YubicoAsync("-a", "set-chuid");
-        await File.WriteAllBytesAsync(tools.PathOf("printed.bin"), Convert.FromHexString("010D416C69636520457861 6D706C65".Replace(" ", string.Empty, StringComparison.Ordinal)));
-        await tools.YubicoAsync("-a", "write-object", "--id", "0x5fc109", "--format", "binary", "-i", tools.PathOf("printed.bin"));
-        await File.WriteAllTextAsync(tools.PathOf("urls.txt"), "https://mail.example.com\nhttps://intranet.example.com\n");
-        await tools.YubicoAsync("-a", "write-object", "--id", "0x5fff10", "--format", "binary", "-i", tools.PathOf("urls.txt"));
-    }
+    private Task<ProcessResult> CardKeep(IDictionary<string, string?> env, params string[] args) => _workspace.CardKeepAsync(env, args);
 
     private sealed record Snapshot(Dictionary<uint, byte[]> Objects, string Status, string Pkcs15, string Pkcs11);
 
@@ -85,7 +55,7 @@ public sealed class CardManagerTests : IDisposable
         using (var card = NewCard("original"))
         {
             using var live = new LinkedCard(slot, new PivApplet(card));
-            await PopulateAsync(tools);
+            await tools.PopulateSampleAsync();
             before = await SnapshotAsync(tools);
 
             var backup = await CardKeep(
@@ -100,7 +70,7 @@ public sealed class CardManagerTests : IDisposable
             Assert.Equal(4, items.Count(i => i.GetProperty("done").GetBoolean())); // CHUID, 9A certificate, printed information, URLs
         }
 
-        using (var copy = VirtualSmartCard.Open(Path.Combine(_home, "vsc", backupId + ".vsc"), new VscOpenOptions { ReadOnly = true }))
+        using (var copy = VirtualSmartCard.Open(Path.Combine(_workspace.Home, "vsc", backupId + ".vsc"), new VscOpenOptions { ReadOnly = true }))
         {
             Assert.Empty(copy.Keys); // the backup holds no private key
             Assert.Equal(VscRole.Backup, copy.Header.Role);
@@ -163,7 +133,7 @@ public sealed class CardManagerTests : IDisposable
         // The card is lost. The escrow VSC alone, inserted as a card, decrypts.
         slot.WaitEmpty(TimeSpan.FromSeconds(5));
         using var insert = LiveProcess.Start("dotnet", [CardKeepCli.DllPath, "vsc", "insert", "escrow", "--port", slot.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
-            new Dictionary<string, string?> { ["CARDKEEP_HOME"] = _home });
+            new Dictionary<string, string?> { ["CARDKEEP_HOME"] = _workspace.Home });
         slot.WaitPresent(TimeSpan.FromSeconds(20));
         await tools.Pkcs11Async("--login", "--pin", "esc-pin1", "--decrypt", "--id", "03", "-m", "RSA-PKCS", "-i", tools.PathOf("secret.enc"), "-o", tools.PathOf("secret.out"));
         Assert.Equal(secret, await File.ReadAllBytesAsync(tools.PathOf("secret.out")));
@@ -182,8 +152,8 @@ public sealed class CardManagerTests : IDisposable
         var env = new Dictionary<string, string?> { ["CARDKEEP_PIN"] = "src-pin1", ["CARDKEEP_PUK"] = "src-puk1" };
         Assert.Equal(0, (await CardKeep(env, "vsc", "new", "--id", "source")).ExitCode);
         Assert.Equal(0, (await CardKeep(env, "card", "put", "vsc:source", "url", "--text", "https://after.example")).ExitCode);
-        await File.WriteAllBytesAsync(Path.Combine(_home, "big.bin"), new byte[4000]);
-        Assert.Equal(0, (await CardKeep(env, "card", "put", "vsc:source", "notes", "--file", Path.Combine(_home, "big.bin"))).ExitCode);
+        await File.WriteAllBytesAsync(Path.Combine(_workspace.Home, "big.bin"), new byte[4000]);
+        Assert.Equal(0, (await CardKeep(env, "card", "put", "vsc:source", "notes", "--file", Path.Combine(_workspace.Home, "big.bin"))).ExitCode);
 
         var paste = await CardKeep(new Dictionary<string, string?>(env) { ["CARDKEEP_TO_PIN"] = CardPin, ["CARDKEEP_MGMT_KEY"] = "default" },
             "card", "transfer", "vsc:source", "reader:" + slot.Reader, "url", "notes");
@@ -193,9 +163,5 @@ public sealed class CardManagerTests : IDisposable
         Assert.Equal("https://before.example\n"u8.ToArray(), await tools.ReadObjectAsync(0x5FFF10));
     }
 
-    public void Dispose()
-    {
-        Directory.Delete(_cards, recursive: true);
-        Directory.Delete(_home, recursive: true);
-    }
+    public void Dispose() => _workspace.Dispose();
 }
