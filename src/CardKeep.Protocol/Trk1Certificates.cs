@@ -324,6 +324,40 @@ public sealed class Trk1ServerKey : IDisposable
         return new Trk1ServerKey(Trk1Suite.E, certificate, intermediates ?? [], null, ecdh);
     }
 
+    /// <summary>
+    /// A new server key for <paramref name="suite"/> (RSA-3072 for R, ECDH P-256 for E) with its certificate signed by
+    /// the issuer (<c>cardkeep issuer sign-server</c>; tests).
+    /// </summary>
+    public static Trk1ServerKey Generate(X509Certificate2 issuer, ECDsa issuerKey, Trk1Suite suite, Trk1Certificates.ServerCertificateOptions options, ITrk1Random random)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.NotAfter - options.NotBefore > Trk1Certificates.MaxServerValidity)
+        {
+            throw new ArgumentException("a server certificate is valid for at most 365 days", nameof(options));
+        }
+
+        switch (suite)
+        {
+            case Trk1Suite.R:
+            {
+                var rsa = RSA.Create(3072);
+                return ForRsa(Trk1Certificates.CreateServerCertificate(issuer, issuerKey, new PublicKey(rsa), options, Trk1Certificates.NewSerial(random)), rsa);
+            }
+
+            case Trk1Suite.E:
+            {
+                var ecdh = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+                return ForEcdh(Trk1Certificates.CreateServerCertificate(issuer, issuerKey, new PublicKey(ecdh), options, Trk1Certificates.NewSerial(random)), ecdh);
+            }
+
+            default:
+                throw new ArgumentOutOfRangeException(nameof(suite), suite, "suite R or E");
+        }
+    }
+
+    /// <summary>The private key as PKCS#8 DER (the caller zeroes it).</summary>
+    public byte[] ExportPkcs8() => Rsa?.ExportPkcs8PrivateKey() ?? Ecdh!.ExportPkcs8PrivateKey();
+
     /// <summary>Builds a key that owns <paramref name="rsa"/> (suite R).</summary>
     public static Trk1ServerKey ForRsa(X509Certificate2 certificate, RSA rsa) => new(Trk1Suite.R, certificate, [], rsa, null);
 

@@ -1,48 +1,12 @@
 using System.Net.Http.Headers;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using CardKeep.Protocol;
+using CardKeep.Protocol.Gateway;
 using CardKeep.Server.Entitlements;
 using CardKeep.Server.Hosting;
 using CardKeep.Server.Sessions;
 using Microsoft.Extensions.Logging;
 
 namespace CardKeep.Server.Gateway;
-
-/// <summary>A request for an application server, carried in a GatewayRequest record (JSON, snake_case).</summary>
-public sealed record GatewayRequest
-{
-    /// <summary>Application name.</summary>
-    public required string App { get; init; }
-
-    /// <summary>HTTP method (GET, HEAD, POST, PUT, PATCH, DELETE).</summary>
-    public string Method { get; init; } = "GET";
-
-    /// <summary>Path and query on the application server, starting with '/'.</summary>
-    public required string Path { get; init; }
-
-    /// <summary>Content type of the body.</summary>
-    public string? ContentType { get; init; }
-
-    /// <summary>Body, base64.</summary>
-    public string? Body { get; init; }
-}
-
-/// <summary>The answer, carried in a GatewayResponse record.</summary>
-public sealed record GatewayResponse
-{
-    /// <summary>HTTP status (403 when refused, 502 when the application server failed).</summary>
-    public int Status { get; init; }
-
-    /// <summary>Content type.</summary>
-    public string? ContentType { get; init; }
-
-    /// <summary>Body, base64.</summary>
-    public string? Body { get; init; }
-
-    /// <summary>Why the gateway refused (refusals only).</summary>
-    public string? Error { get; init; }
-}
 
 /// <summary>
 /// Forwards an established session's requests to the application servers the user's entitlements allow now (looked
@@ -56,13 +20,6 @@ public sealed class GatewayService
 
     /// <summary>Largest upstream body relayed.</summary>
     public const int MaxBody = 128 * 1024;
-
-    private static readonly JsonSerializerOptions _json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
 
     private static readonly HashSet<string> _methods = new(StringComparer.Ordinal) { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE" };
 
@@ -102,7 +59,7 @@ public sealed class GatewayService
 
             _sessions.Touch(session);
             var response = await ForwardAsync(session, payload, cancellationToken).ConfigureAwait(false);
-            return session.Channel.Seal(Trk1MessageType.GatewayResponse, JsonSerializer.SerializeToUtf8Bytes(response, _json));
+            return session.Channel.Seal(Trk1MessageType.GatewayResponse, GatewayMessages.Serialize(response));
         }
         finally
         {
@@ -112,15 +69,7 @@ public sealed class GatewayService
 
     private async Task<GatewayResponse> ForwardAsync(ActiveSession session, byte[] payload, CancellationToken cancellationToken)
     {
-        GatewayRequest? request;
-        try
-        {
-            request = JsonSerializer.Deserialize<GatewayRequest>(payload, _json);
-        }
-        catch (JsonException)
-        {
-            request = null;
-        }
+        var request = GatewayMessages.ParseRequest(payload);
 
         if (request is null || !_methods.Contains(request.Method) || !IsSafePath(request.Path))
         {
