@@ -14,6 +14,9 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Information, "Suite {Suite} ready: server id {ServerId}, certificate valid until {NotAfter:u}")]
     public static partial void SuiteReady(ILogger logger, char suite, string serverId, DateTime notAfter);
 
+    [LoggerMessage(4, LogLevel.Information, "Admin token file {Path} (send its contents as 'Authorization: Bearer …'); server secret loaded ({Bits}-bit keys)")]
+    public static partial void AdminTokenFile(ILogger logger, string path, int bits);
+
     [LoggerMessage(10, LogLevel.Information, "TRK1 {Step} refused from {Remote}: {Failure} ({Detail})")]
     public static partial void Refused(ILogger logger, string step, string? remote, string failure, string detail);
 

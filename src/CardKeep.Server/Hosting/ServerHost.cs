@@ -180,13 +180,14 @@ public static class ServerHost
     }
 }
 
-/// <summary>Start-up: migrate storage (a newer schema stops the server), report the server keys.</summary>
-internal sealed class StartupChecks(IServerStore store, ServerKeys keys, ServerOptions options, ILogger<StartupChecks> logger) : IHostedService
+/// <summary>Start-up: migrate storage (a newer schema stops the server), create the secret and admin token files, report the server keys.</summary>
+internal sealed class StartupChecks(IServerStore store, ServerKeys keys, ServerOptions options, AdminToken adminToken, ServerSecrets secrets, ILogger<StartupChecks> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
         Log.StorageReady(logger, store.Backend, await store.SchemaVersionAsync(cancellationToken).ConfigureAwait(false));
+        Log.AdminTokenFile(logger, adminToken.Path, secrets.WrapKey.Length * 8);
         if (keys.Suites.Count == 0)
         {
             Log.NoServerKeys(logger, options.CertificateDirectory ?? options.DataDirectory!);

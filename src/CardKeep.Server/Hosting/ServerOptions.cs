@@ -43,8 +43,8 @@ public sealed class RegistrationOptions
     /// <summary>Whether REG2 must carry a valid one-time activation code (default true; W9).</summary>
     public bool RequireActivationCode { get; set; } = true;
 
-    /// <summary>Template fields asked for (whitelist: display_name, email, host, location, os).</summary>
-    public List<string> TemplateFields { get; set; } = ["host"];
+    /// <summary>Template fields asked for (whitelist: display_name, email, host, location, os); default "host".</summary>
+    public List<string> TemplateFields { get; set; } = [];
 
     /// <summary>SSK lifetime.</summary>
     public int SskLifetimeDays { get; set; } = 365;

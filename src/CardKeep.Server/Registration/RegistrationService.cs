@@ -37,7 +37,8 @@ public sealed class RegistrationService : IDisposable
         _logger = logger;
         _hellos = new PendingCache<RegistrationHello>(clock, options.Registration.MaxPending);
         _pending = new PendingCache<PendingRegistration>(clock, options.Registration.MaxPending);
-        _template = new RegistrationTemplate(options.Registration.TemplateFields, options.Registration.RequireActivationCode);
+        var fields = options.Registration.TemplateFields.Count == 0 ? ["host"] : options.Registration.TemplateFields.Distinct(StringComparer.Ordinal).ToList();
+        _template = new RegistrationTemplate(fields, options.Registration.RequireActivationCode);
     }
 
     /// <summary>REG1 for <paramref name="suite"/>.</summary>
