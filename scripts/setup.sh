@@ -8,6 +8,7 @@ APT_PACKAGES=(
   pcscd libpcsclite1 vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome
   opensc pcsc-tools yubico-piv-tool openssl openssh-client openssh-server pamtester libsodium23
   iproute2 procps util-linux ca-certificates
+  postgresql
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
