@@ -137,34 +137,32 @@ internal static class TokenCommands
         command.SetAction((parse, cancellationToken) => WithTokenAsync(parse, selection, pin, server, async (client, opened, secret, uri) =>
         {
             var applier = new ConfigApplier(parse.GetValue(clientDir) ?? ClientPaths.Directory());
+            using var session = await client.OpenSessionAsync(opened.Token, secret, cancellationToken: cancellationToken);
+            var info = new UserInfo
             {
-                using var session = await client.OpenSessionAsync(opened.Token, secret, cancellationToken: cancellationToken);
-                var info = new UserInfo
-                {
-                    Host = parse.GetValue(host) ?? Environment.MachineName,
-                    Location = parse.GetValue(location),
-                    Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-                    Client = "cardkeep " + typeof(TokenCommands).Assembly.GetName().Version,
-                };
-                var config = await session.ExchangeConfigAsync(info, applier.AppliedPolicyVersion(session.ServerId), cancellationToken: cancellationToken);
-                var applied = applier.Apply(config, session.ServerId, uri.ToString());
-                if (parse.GetValue(CliSupport.JsonOption))
-                {
-                    CliSupport.WriteJson(new { user = config.User, policyVersion = config.PolicyVersion, entitlements = config.Entitlements, applied = applied.Actions, directory = applier.Directory });
-                }
-                else
-                {
-                    Console.WriteLine($"applied policy version {config.PolicyVersion} for {config.User} in {applier.Directory}:");
-                    foreach (var action in applied.Actions)
-                    {
-                        Console.WriteLine("  " + action);
-                    }
-
-                    Console.WriteLine($"entitlements: {(config.Entitlements.Count == 0 ? "none" : string.Join(", ", config.Entitlements.Select(e => e.Application + (e.Roles.Count > 0 ? " (" + string.Join(',', e.Roles) + ")" : string.Empty))))}");
-                }
-
-                return ExitCodes.Ok;
+                Host = parse.GetValue(host) ?? Environment.MachineName,
+                Location = parse.GetValue(location),
+                Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+                Client = "cardkeep " + typeof(TokenCommands).Assembly.GetName().Version,
+            };
+            var config = await session.ExchangeConfigAsync(info, applier.AppliedPolicyVersion(session.ServerId), cancellationToken: cancellationToken);
+            var applied = applier.Apply(config, session.ServerId, uri.ToString());
+            if (parse.GetValue(CliSupport.JsonOption))
+            {
+                CliSupport.WriteJson(new { user = config.User, policyVersion = config.PolicyVersion, entitlements = config.Entitlements, applied = applied.Actions, directory = applier.Directory });
             }
+            else
+            {
+                Console.WriteLine($"applied policy version {config.PolicyVersion} for {config.User} in {applier.Directory}:");
+                foreach (var action in applied.Actions)
+                {
+                    Console.WriteLine("  " + action);
+                }
+
+                Console.WriteLine($"entitlements: {(config.Entitlements.Count == 0 ? "none" : string.Join(", ", config.Entitlements.Select(e => e.Application + (e.Roles.Count > 0 ? " (" + string.Join(',', e.Roles) + ")" : string.Empty))))}");
+            }
+
+            return ExitCodes.Ok;
         }));
         return command;
     }
@@ -183,24 +181,22 @@ internal static class TokenCommands
         selection.AddTo(command);
         command.SetAction((parse, cancellationToken) => WithTokenAsync(parse, selection, pin, server, async (client, opened, secret, uri) =>
         {
+            using var session = await client.OpenSessionAsync(opened.Token, secret, cancellationToken: cancellationToken);
+            await session.ExchangeConfigAsync(new UserInfo { Host = Environment.MachineName, Location = parse.GetValue(location) }, 0, cancellationToken: cancellationToken);
+            string? body = parse.GetValue(data);
+            var response = await session.RequestAsync(parse.GetValue(app)!, parse.GetValue(method)!.ToUpperInvariant(), parse.GetValue(path)!,
+                body is null ? null : Encoding.UTF8.GetBytes(body), body is null ? null : "text/plain; charset=utf-8", cancellationToken);
+            if (response.Error is not null)
             {
-                using var session = await client.OpenSessionAsync(opened.Token, secret, cancellationToken: cancellationToken);
-                await session.ExchangeConfigAsync(new UserInfo { Host = Environment.MachineName, Location = parse.GetValue(location) }, 0, cancellationToken: cancellationToken);
-                string? body = parse.GetValue(data);
-                var response = await session.RequestAsync(parse.GetValue(app)!, parse.GetValue(method)!.ToUpperInvariant(), parse.GetValue(path)!,
-                    body is null ? null : Encoding.UTF8.GetBytes(body), body is null ? null : "text/plain; charset=utf-8", cancellationToken);
-                if (response.Error is not null)
-                {
-                    Console.Error.WriteLine($"gateway: {response.Status} {response.Error}");
-                }
-
-                if (response.Body is not null)
-                {
-                    Console.WriteLine(Encoding.UTF8.GetString(Convert.FromBase64String(response.Body)));
-                }
-
-                return response.Status is >= 200 and < 300 ? ExitCodes.Ok : ExitCodes.Failed;
+                Console.Error.WriteLine($"gateway: {response.Status} {response.Error}");
             }
+
+            if (response.Body is not null)
+            {
+                Console.WriteLine(Encoding.UTF8.GetString(Convert.FromBase64String(response.Body)));
+            }
+
+            return response.Status is >= 200 and < 300 ? ExitCodes.Ok : ExitCodes.Failed;
         }));
         return command;
     }

@@ -88,7 +88,13 @@ public sealed class GatewayService
         upstreamRequest.Headers.Add("X-CardKeep-Roles", string.Join(',', entitlement.Roles));
         if (request.Body is not null)
         {
-            upstreamRequest.Content = new ByteArrayContent(Convert.FromBase64String(request.Body));
+            var body = new byte[request.Body.Length];
+            if (!Convert.TryFromBase64String(request.Body, body, out int bodyLength))
+            {
+                return Refuse(session, request.App, 400, "body is not base64");
+            }
+
+            upstreamRequest.Content = new ByteArrayContent(body, 0, bodyLength);
             if (request.ContentType is not null && MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType))
             {
                 upstreamRequest.Content.Headers.ContentType = mediaType;
