@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Sets up (first run) and runs the cardkeep command line: scripts/cardkeep.sh [ARGS...] (default: --help)
+# Sets up (first run) and runs the cardkeep command line: scripts/cardkeep.sh [ARGS...]
+# Without arguments it runs the CardKeep server on its embedded SQLite default (cardkeep server; see docs/server.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dll="$root/src/CardKeep.Cli/bin/Release/net10.0/cardkeep.dll"
 if [ ! -f "$dll" ] || [ -n "$(find "$root/src" -name '*.cs' -newer "$dll" -print -quit)" ]; then
   "$root/scripts/setup.sh"
 fi
-if [ $# -eq 0 ]; then set -- --help; fi
+if [ $# -eq 0 ]; then set -- server; fi
 exec dotnet "$dll" "$@"

@@ -9,6 +9,7 @@ APT_PACKAGES=(
   opensc pcsc-tools yubico-piv-tool openssl openssh-client openssh-server pamtester libsodium23
   iproute2 procps util-linux ca-certificates
   chromium
+  postgresql
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -13,6 +13,7 @@ namespace CardKeep.Bench;
 ///   transport --reader R [--setup HEX] [--apdu HEX] [--seconds N]   APDU round trips per second through pcscd
 ///   serve-fixed --port P                             put the 9000-only card into a vpcd slot until killed
 ///   micro [BenchmarkDotNet args]                     in-process micro-benchmarks
+///   trk1 [--seconds N] [--warmup N] [--clients N]      TRK1 registrations/s (R, E) and sessions/s: crypto-only and end to end over loopback
 /// bench/vsc.sh runs the side-by-side comparison in a private pcscd.
 /// </summary>
 internal static class Program
@@ -32,11 +33,16 @@ internal static class Program
                 }
 
                 return 0;
+            case "trk1":
+                return await Trk1Bench.RunAsync(
+                    double.Parse(options.GetValueOrDefault("--seconds", "10"), CultureInfo.InvariantCulture),
+                    double.Parse(options.GetValueOrDefault("--warmup", "3"), CultureInfo.InvariantCulture),
+                    int.Parse(options.GetValueOrDefault("--clients", "4"), CultureInfo.InvariantCulture));
             case "micro":
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Skip(1).ToArray());
                 return 0;
             default:
-                Console.Error.WriteLine("usage: CardKeep.Bench transport --reader R [--apdu HEX] [--seconds N] | serve-fixed --port P | micro");
+                Console.Error.WriteLine("usage: CardKeep.Bench transport --reader R [--apdu HEX] [--seconds N] | serve-fixed --port P | micro | trk1 [--seconds N] [--warmup N] [--clients N]");
                 return 2;
         }
     }

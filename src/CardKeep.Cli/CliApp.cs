@@ -13,6 +13,7 @@ internal static class CliApp
         VscCommands.Add(root);
         CardCommands.Add(root);
         UiCommand.Add(root);
+        ServerCommands.Add(root);
         return root;
     }
 

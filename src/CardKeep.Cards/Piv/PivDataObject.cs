@@ -42,7 +42,7 @@ public sealed record PivDataObject(uint Tag, string Name, PivReadAccess ReadAcce
             KeyHistory, .. retired, Iris, BiometricGroupTemplate, SecureMessagingCertificateSigner, PairingCodeReferenceData,
             Discovery,
         ];
-        CardKeepObjects = [CardKeepUrls, CardKeepBusinessCard, CardKeepNotes, CardKeepRegistrationToken];
+        CardKeepObjects = [CardKeepUrls, CardKeepBusinessCard, CardKeepNotes, CardKeepRegistrationToken, CardKeepTrustAnchor];
         All = [.. Standard, YubicoAttestationCertificate, .. CardKeepObjects];
         _byTag = All.ToDictionary(o => o.Tag);
         _bySlot = All.Where(o => o.Slot.HasValue).ToDictionary(o => o.Slot!.Value);
@@ -117,13 +117,20 @@ public sealed record PivDataObject(uint Tag, string Name, PivReadAccess ReadAcce
     public static PivDataObject CardKeepRegistrationToken { get; } =
         new(0x5FFF13, "CardKeep registration token", PivReadAccess.PinRequired, null, "CardKeep");
 
+    /// <summary>
+    /// CardKeep: the token's trust anchor, 5FFF14 (readable always): the token serial and the issuer certificate Pi that
+    /// TRK1 registration checks server certificates against (<c>80 10 serial 81 L DER</c>).
+    /// </summary>
+    public static PivDataObject CardKeepTrustAnchor { get; } =
+        new(0x5FFF14, "CardKeep trust anchor (issuer certificate)", PivReadAccess.Always, null, "CardKeep");
+
     /// <summary>The retired key management certificates 5FC10D–5FC120 for slots 82–95, in slot order.</summary>
     public static IReadOnlyList<PivDataObject> RetiredCertificates { get; }
 
     /// <summary>Every SP 800-73-4 container, in the order of SP 800-73-4 Part 1 Table 3 (Discovery last).</summary>
     public static IReadOnlyList<PivDataObject> Standard { get; }
 
-    /// <summary>CardKeep's vendor objects 5FFF10–5FFF13.</summary>
+    /// <summary>CardKeep's vendor objects 5FFF10–5FFF14.</summary>
     public static IReadOnlyList<PivDataObject> CardKeepObjects { get; }
 
     /// <summary>Every object this table knows: <see cref="Standard"/>, the Yubico attestation certificate and <see cref="CardKeepObjects"/>.</summary>

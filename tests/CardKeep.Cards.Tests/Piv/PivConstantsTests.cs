@@ -128,6 +128,7 @@ public class PivConstantsTests
     [InlineData(0x5FFF11u, PivReadAccess.Always)]
     [InlineData(0x5FFF12u, PivReadAccess.PinRequired)]
     [InlineData(0x5FFF13u, PivReadAccess.PinRequired)]
+    [InlineData(0x5FFF14u, PivReadAccess.Always)]
     [InlineData(0x5FC1FFu, PivReadAccess.Always)]
     public void ReadAccessFor_Tag_FollowsTable(uint tag, PivReadAccess expected) =>
         Assert.Equal(expected, PivDataObject.ReadAccessFor(tag));
@@ -139,7 +140,7 @@ public class PivConstantsTests
         Assert.Equal(16 + 20, PivDataObject.Standard.Count);
         Assert.Equal(PivDataObject.All.Count, PivDataObject.All.Select(o => o.Tag).Distinct().Count());
         Assert.All(PivDataObject.CardKeepObjects, o => Assert.Equal("CardKeep", o.Owner));
-        Assert.All(PivDataObject.CardKeepObjects, o => Assert.InRange(o.Tag, 0x5FFF10u, 0x5FFF13u));
+        Assert.All(PivDataObject.CardKeepObjects, o => Assert.InRange(o.Tag, 0x5FFF10u, 0x5FFF14u));
         Assert.True(PivDataObject.Discovery.IsSelfTagged);
         Assert.True(PivDataObject.BiometricGroupTemplate.IsSelfTagged);
         Assert.False(PivDataObject.Chuid.IsSelfTagged);
