@@ -87,7 +87,7 @@ public sealed class ApiHandler(KeyStoreManager keys, SessionManager sessions, Ho
         w.WriteStartArray("sessions");
         foreach (var s in sessions.SessionsOf(peer.Uid))
         {
-            w.WriteRawValue(JsonSerializer.Serialize(s, JsonFile.Options));
+            w.WriteRawValue(JsonSerializer.Serialize(s, JsonFile.Compact));
         }
 
         w.WriteEndArray();
@@ -236,7 +236,7 @@ public sealed class ApiHandler(KeyStoreManager keys, SessionManager sessions, Ho
         {
             var session = sessions.Login(
                 new LoginRequest(account, Text(root, "reader"), Text(root, "tty"), Text(root, "remoteHost"), LogindSessionOf(peer.Pid)), secret);
-            return Ok(w => w.WriteRawValue(JsonSerializer.Serialize(session, JsonFile.Options)), "session");
+            return Ok(w => w.WriteRawValue(JsonSerializer.Serialize(session, JsonFile.Compact)), "session");
         }
         finally
         {

@@ -14,6 +14,9 @@ internal static class JsonFile
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>The same names on one line: the local API sends one JSON object per line.</summary>
+    public static readonly JsonSerializerOptions Compact = new(Options) { WriteIndented = false };
+
     public static T? Read<T>(string path)
         where T : class
     {

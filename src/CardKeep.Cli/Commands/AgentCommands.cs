@@ -33,7 +33,7 @@ internal static class AgentCommandTree
 {
     private static readonly Option<string?> ApiSocketOption = new("--api-socket")
     {
-        Description = "The agent's API socket (default: $CARDKEEP_AGENT_API, else $XDG_RUNTIME_DIR/cardkeep/api.sock when it exists, else /run/cardkeep/api.sock)",
+        Description = "The agent's local API socket (agent: where to listen, default api.sock next to --socket; other commands: where to connect, default $CARDKEEP_AGENT_API, else $XDG_RUNTIME_DIR/cardkeep/api.sock when it exists, else /run/cardkeep/api.sock)",
         Recursive = true,
     };
 
@@ -49,7 +49,6 @@ internal static class AgentCommandTree
     private static Command AgentCommand()
     {
         var socket = new Option<string?>("--socket") { Description = "SSH agent socket (default /run/cardkeep/agent.sock with --system, $XDG_RUNTIME_DIR/cardkeep/agent.sock with --user)" };
-        var apiSocket = new Option<string?>("--api-socket") { Description = "Local JSON API socket (default: api.sock next to the agent socket)" };
         var system = new Option<bool>("--system") { Description = "Shared system agent: socket 0666, each connection authorized by its kernel uid (run as root)" };
         var user = new Option<bool>("--user") { Description = "Per-user agent (default): socket 0600 in a 0700 folder, only this uid is served" };
         var stateDir = new Option<string?>("--state-dir") { Description = "Keep sessions, enrolled cards and host key stores in this folder" };
@@ -66,7 +65,7 @@ internal static class AgentCommandTree
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log debug lines (never secrets)" };
         var command = new Command("agent", "Run the key store manager: an SSH agent serving card keys and host keys, plus the local API (foreground; SIGTERM stops it)")
         {
-            socket, apiSocket, system, user, stateDir, onRemoved, confirm, forwarding, noMonitor, verbose,
+            socket, ApiSocketOption, system, user, stateDir, onRemoved, confirm, forwarding, noMonitor, verbose,
         };
         command.Add(EnrollCard());
         command.Add(Status());
@@ -80,7 +79,7 @@ internal static class AgentCommandTree
             var mode = parse.GetValue(system) ? SocketMode.System : SocketMode.User;
             var defaults = AgentHostOptions.DefaultSockets(mode);
             string sshPath = parse.GetValue(socket) ?? defaults.Ssh;
-            string apiPath = parse.GetValue(apiSocket) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(sshPath))!, "api.sock");
+            string apiPath = parse.GetValue(ApiSocketOption) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(sshPath))!, "api.sock");
             var paths = parse.GetValue(stateDir) is { } dir ? AgentPaths.InDirectory(Path.GetFullPath(dir)) : mode == SocketMode.System ? AgentPaths.System() : AgentPaths.User();
             var options = new AgentHostOptions
             {
@@ -191,7 +190,7 @@ internal static class AgentCommandTree
         var passphrase = Passphrase();
         var command = new Command("login", "Log in to the agent: with your enrolled card (PIN, then a challenge signed by the card) when it is present, else with your host key store passphrase")
         {
-            reader, pin.Option, passphrase.Option,
+            ApiSocketOption, reader, pin.Option, passphrase.Option,
         };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
@@ -258,7 +257,7 @@ internal static class AgentCommandTree
     private static Command Logout()
     {
         var session = new Option<string?>("--session") { Description = "End only this session (default: all of yours)" };
-        var command = new Command("logout", "End your sessions in the agent: their keys go, the card PIN is forgotten") { session };
+        var command = new Command("logout", "End your sessions in the agent: their keys go, the card PIN is forgotten") { ApiSocketOption, session };
         command.SetAction(parse => CliSupport.Guard(() =>
         {
             using var answer = Call(parse, "logout", w =>
@@ -279,7 +278,7 @@ internal static class AgentCommandTree
         var reader = CliSupport.ReaderOption(required: false);
         var command = new Command("pam-auth", "PAM helper for pam_exec (auth, expose_authtok): reads the PIN or password from stdin, logs PAM_USER in through the agent; exit 0 only on success")
         {
-            reader,
+            ApiSocketOption, reader,
         };
         command.SetAction(parse =>
         {
@@ -331,7 +330,7 @@ internal static class AgentCommandTree
 
     private static Command HostKey()
     {
-        var hostkey = new Command("hostkey", "Your host key store: software keys kept encrypted (AES-256-GCM, PBKDF2) by the agent, for logins without a card");
+        var hostkey = new Command("hostkey", "Your host key store: software keys kept encrypted (AES-256-GCM, PBKDF2) by the agent, for logins without a card") { ApiSocketOption };
         var passphrase = Passphrase();
 
         var type = new Option<string>("--type", "-t") { Description = "ed25519, ecdsa-p256, ecdsa-p384, ecdsa-p521, rsa-2048, rsa-3072 or rsa-4096", DefaultValueFactory = _ => "ed25519" };
