@@ -13,7 +13,8 @@ namespace CardKeep.Bench;
 ///   transport --reader R [--apdu HEX] [--seconds N]   APDU round trips per second through pcscd to a card
 ///   serve-fixed --port P                             put the 9000-only card into a vpcd slot until killed
 ///   micro [BenchmarkDotNet args]                     in-process micro-benchmarks
-/// bench/transport.sh runs the side-by-side comparison in a private pcscd.
+///   agent / agent-card / serve-vsc                   SSH agent signatures (see <see cref="AgentBench"/>)
+/// bench/transport.sh and bench/agent.sh run the side-by-side comparisons in a private pcscd.
 /// </summary>
 internal static class Program
 {
@@ -32,14 +33,27 @@ internal static class Program
                 }
 
                 return 0;
+            case "agent" when OperatingSystem.IsLinux():
+                return AgentBench.SideBySide(Values(args, "--socket"), Values(args, "--key"), Seconds(options));
+            case "agent-card" when OperatingSystem.IsLinux():
+                return AgentBench.Card(options["--reader"], options["--socket"], options["--key"], Seconds(options));
+            case "serve-vsc" when OperatingSystem.IsLinux():
+                return await AgentBench.ServeVscAsync(int.Parse(options["--port"], CultureInfo.InvariantCulture), options["--dir"]);
             case "micro":
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Skip(1).ToArray());
                 return 0;
             default:
-                Console.Error.WriteLine("usage: CardKeep.Bench transport --reader R [--apdu HEX] [--seconds N] | serve-fixed --port P | micro");
+                Console.Error.WriteLine("usage: CardKeep.Bench transport --reader R [--apdu HEX] [--seconds N] | serve-fixed --port P | micro"
+                    + " | agent --socket NAME=PATH… --key PUB… [--seconds N] | agent-card --reader R --socket PATH --key PUB [--seconds N] | serve-vsc --port P --dir D");
                 return 2;
         }
     }
+
+    private static double Seconds(Dictionary<string, string> options) => double.Parse(options.GetValueOrDefault("--seconds", "5"), CultureInfo.InvariantCulture);
+
+    /// <summary>Every value of a repeatable option.</summary>
+    private static List<string> Values(string[] args, string name) =>
+        [.. args.Select((a, i) => (a, i)).Where(p => p.a == name && p.i + 1 < args.Length).Select(p => args[p.i + 1])];
 
     private static Dictionary<string, string> ParseOptions(string[] args)
     {
