@@ -126,15 +126,11 @@ public sealed class ApiHandler(KeyStoreManager keys, SessionManager sessions, Ho
 
     private string Sign(PeerCredentials peer, JsonElement root)
     {
-        var identity = RequireKey(peer, root);
+        var identity = RequirePrivateKey(peer, root);
         var data = Base64(root, "data");
         var hash = HashOf(root);
         string format = Text(root, "format") ?? "der";
         var key = identity.Key;
-        if (identity.Confirm)
-        {
-            throw new ApiException("this key needs confirmation for each use; sign through the SSH agent socket");
-        }
 
         byte[] signature = format switch
         {
@@ -193,7 +189,7 @@ public sealed class ApiHandler(KeyStoreManager keys, SessionManager sessions, Ho
 
     private string Decrypt(PeerCredentials peer, JsonElement root)
     {
-        var identity = RequireKey(peer, root);
+        var identity = RequirePrivateKey(peer, root);
         var plaintext = identity.Key.Decrypt(Base64(root, "data"), PaddingOf(root));
         try
         {
@@ -208,7 +204,7 @@ public sealed class ApiHandler(KeyStoreManager keys, SessionManager sessions, Ho
 
     private string KeyAgreement(PeerCredentials peer, JsonElement root)
     {
-        var identity = RequireKey(peer, root);
+        var identity = RequirePrivateKey(peer, root);
         var peerKey = Base64(root, "peer");
         ReadOnlySpan<byte> point = peerKey;
         if (peerKey.Length > 0 && peerKey[0] == 0x30)
@@ -380,6 +376,15 @@ public sealed class ApiHandler(KeyStoreManager keys, SessionManager sessions, Ho
     {
         string fingerprint = Text(root, "key") ?? throw new ApiException("\"key\" (a SHA256: fingerprint from list) is needed");
         return keys.FindByFingerprint(peer.Uid, fingerprint) ?? throw new ApiException($"you have no key {fingerprint}");
+    }
+
+    /// <summary>A key for a private operation: keys added with ssh-add -c need the SSH agent's confirm step, so not here.</summary>
+    private Identity RequirePrivateKey(PeerCredentials peer, JsonElement root)
+    {
+        var identity = RequireKey(peer, root);
+        return identity.Confirm
+            ? throw new ApiException("this key needs confirmation for each use (ssh-add -c); use it through the SSH agent socket")
+            : identity;
     }
 
     private SshPublicKey PublicKeyOf(PeerCredentials peer, JsonElement root)
