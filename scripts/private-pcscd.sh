@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts pcscd in the foreground with three vpcd readers (six slots: "Virtual PCD 00 00", "Virtual PCD 00 01",
 # "Virtual PCD 2 00 00", … on ports 35963–35968). Run it only inside a private mount+network namespace with a
-# tmpfs on /run/pcscd (scripts/test.sh and bench/transport.sh make one): pcsc-lite 1.9.9 always binds
+# tmpfs on /run/pcscd (scripts/test.sh and bench/vsc.sh make one): pcsc-lite 1.9.9 always binds
 # /run/pcscd/pcscd.comm. Each reader loads its own copy of libifdvpcd, because the driver keeps slot state in
 # static arrays and one loaded copy serving two readers hangs pcscd.
 # Usage: scripts/private-pcscd.sh LOGFILE

@@ -11,6 +11,7 @@ internal static class CliApp
         var root = new RootCommand("CardKeep: smart card lifecycle toolkit (readers, virtual smart cards, backup and recovery)");
         ReaderCommands.Add(root);
         VscCommands.Add(root);
+        CardCommands.Add(root);
         AgentCommands.Add(root);
         return root;
     }

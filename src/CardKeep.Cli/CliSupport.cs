@@ -68,8 +68,10 @@ internal static class CliSupport
     private static int? ExitCodeFor(Exception e) => e switch
     {
         UsageException or CardFormatException and not VirtualCard.Store.VscFormatException => ExitCodes.BadInput,
+        // The store and card libraries reject invalid values (a PIN longer than 8 bytes, a bad identifier) this way.
+        ArgumentException => ExitCodes.BadInput,
         PcscServiceException => ExitCodes.Environment,
-        CardException or IOException or UnauthorizedAccessException => ExitCodes.Failed,
+        CardException or IOException or UnauthorizedAccessException or Manager.ManagerException => ExitCodes.Failed,
         _ => null,
     };
 

@@ -88,6 +88,9 @@ internal static class Secrets
 
     public static SecretOption NewPin() => new("--new-pin", "CARDKEEP_NEW_PIN", "new PIN");
 
+    /// <summary>The PIN of the card written to, when it differs from the one read (restore, transfer).</summary>
+    public static SecretOption TargetPin() => new("--to-pin", "CARDKEEP_TO_PIN", "PIN of the card written to");
+
     public static SecretOption Puk() => new("--puk", "CARDKEEP_PUK", "PUK");
 
     public static SecretOption ManagementKey() => new("--mgmt-key", "CARDKEEP_MGMT_KEY", "management key (hex, or 'default' for the factory key)");

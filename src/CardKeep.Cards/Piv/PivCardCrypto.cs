@@ -46,6 +46,20 @@ public static class PivCardCrypto
         }
 
         var e = PivBigInteger.FromBigEndian(rsa.Exponent);
+        var fast = new byte[k];
+        if (OpenSslRawRsa.TryPrivate(rsa, block, fast))
+        {
+            // Our own fault check as well: the result must re-encrypt to the input (cheap with e = 65537).
+            if (BigInteger.ModPow(PivBigInteger.FromBigEndian(fast), e, n) != c)
+            {
+                CryptographicOperations.ZeroMemory(fast);
+                throw new CryptographicException("RSA fault check failed: the result does not re-encrypt to the input");
+            }
+
+            return fast;
+        }
+
+        // Without OpenSSL 3: CRT with blinding in managed code (BigInteger.ModPow is not constant-time; blinding is the defence).
         var p = PivBigInteger.FromBigEndian(rsa.P);
         var q = PivBigInteger.FromBigEndian(rsa.Q);
         var dP = PivBigInteger.FromBigEndian(rsa.DP);

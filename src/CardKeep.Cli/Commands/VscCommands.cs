@@ -28,6 +28,8 @@ internal static partial class VscCommands
         vsc.Add(ChangePin());
         vsc.Add(UnblockPin());
         AddLive(vsc);
+        vsc.Add(Keygen());
+        vsc.Add(TransferKeys());
         root.Add(vsc);
     }
 

@@ -149,7 +149,7 @@ public sealed partial class PivApplet : ICardEmulator
         }
     }
 
-    /// <summary>Answers a command that cannot be parsed: drops chains and pending responses first.</summary>
+    /// <summary>Answers with only <paramref name="status"/> after dropping the command chain and any pending response.</summary>
     private byte[] Refuse(StatusWord status)
     {
         _chain.Clear();
@@ -263,6 +263,12 @@ public sealed partial class PivApplet : ICardEmulator
             LogSaveFailed(_logger, command.Ins, e.GetType().Name);
             return StatusWord.MemoryFailure;
         }
+        catch (InvalidOperationException) when (_card.IsReadOnly)
+        {
+            // Opened read-only: nothing can be saved, not even a PIN counter, so nothing that changes the card works.
+            LogReadOnly(_logger, command.Ins);
+            return StatusWord.MemoryFailure;
+        }
     }
 
     private ApduReply Select(CommandApdu command, ReadOnlySpan<byte> aid)
@@ -318,6 +324,9 @@ public sealed partial class PivApplet : ICardEmulator
 
     [LoggerMessage(Level = LogLevel.Error, Message = "PIV INS {Ins:X2}: the card file holds a damaged item ({Reason}); answered 6F00")]
     private static partial void LogDamaged(ILogger logger, byte ins, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PIV INS {Ins:X2}: the card file is open read-only; answered 6581")]
+    private static partial void LogReadOnly(ILogger logger, byte ins);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "PIV INS {Ins:X2}: saving the card file failed ({ExceptionType}); answered 6581")]
     private static partial void LogSaveFailed(ILogger logger, byte ins, string exceptionType);

@@ -34,12 +34,19 @@ public sealed class LiveProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    public static LiveProcess Start(string fileName, params string[] args)
+    public static LiveProcess Start(string fileName, params string[] args) => Start(fileName, args, null);
+
+    public static LiveProcess Start(string fileName, IEnumerable<string> args, IDictionary<string, string?>? environment)
     {
         var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in args)
         {
             info.ArgumentList.Add(a);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            info.Environment[key] = value;
         }
 
         return new LiveProcess(Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}"));
@@ -69,6 +76,16 @@ public sealed class LiveProcess : IDisposable
             {
                 return line;
             }
+        }
+    }
+
+    /// <summary>Kills the process at once (SIGKILL), as a crash or an out-of-memory kill would.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
         }
     }
 
