@@ -34,9 +34,12 @@ echo "# $(ssh -V 2>&1), $(dotnet --version) SDK"
 $bench agent --socket "cardkeep agent=$tmp/ck/agent.sock" --socket "openssh ssh-agent=$tmp/openssh.sock" \
   --key "$tmp/id_ecdsa.pub" --key "$tmp/id_rsa.pub" --seconds "$seconds"
 
-$bench serve-vsc --port 35963 --dir "$tmp/vsc" > "$out/vsc.log" 2>&1 &
-for i in $(seq 100); do [ -s "$tmp/vsc/card9a.pub" ] && break; sleep 0.1; done
-sleep 1
-$cardkeep agent enroll-card --reader "Virtual PCD 00 00" --pin 123456 --api-socket "$tmp/ck/api.sock" > /dev/null
-$cardkeep login --pin 123456 --api-socket "$tmp/ck/api.sock" > /dev/null
-$bench agent-card --reader "Virtual PCD 00 00" --socket "$tmp/ck/agent.sock" --key "$tmp/vsc/card9a.pub" --seconds "$seconds"
+export CARDKEEP_HOME; CARDKEEP_HOME="$tmp/home"
+CARDKEEP_PIN=b3nchpin CARDKEEP_PUK=b3nchpuk $cardkeep vsc new --id bench-agent < /dev/null > /dev/null 2>&1
+$cardkeep vsc insert bench-agent --slot 0 > "$out/vsc-agent.log" 2>&1 &
+sleep 3
+yubico-piv-tool -r "Virtual PCD 00 00" -a generate -s 9a -A ECCP256 -o "$tmp/card9a.pem" > /dev/null 2>&1
+$cardkeep agent enroll-card --reader "Virtual PCD 00 00" --pin b3nchpin --api-socket "$tmp/ck/api.sock" > /dev/null
+$cardkeep login --pin b3nchpin --api-socket "$tmp/ck/api.sock" > /dev/null
+SSH_AUTH_SOCK="$tmp/ck/agent.sock" ssh-add -L | grep 'PIV Authentication' > "$tmp/card9a.pub"
+$bench agent-card --reader "Virtual PCD 00 00" --socket "$tmp/ck/agent.sock" --key "$tmp/card9a.pub" --pin b3nchpin --seconds "$seconds"

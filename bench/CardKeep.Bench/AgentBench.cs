@@ -7,9 +7,6 @@ using System.Security.Cryptography;
 using CardKeep.Agent.SshAgent;
 using CardKeep.Cards.PcSc;
 using CardKeep.Cards.Piv;
-using CardKeep.VirtualCard.Edge;
-using CardKeep.VirtualCard.Link;
-using CardKeep.VirtualCard.Store;
 
 namespace CardKeep.Bench;
 
@@ -17,9 +14,8 @@ namespace CardKeep.Bench;
 /// Agent benchmarks (bench/agent.sh runs them):
 ///   agent --socket NAME=PATH … --key PUB … [--seconds N]: one client, SSH agent SIGN_REQUESTs back to back, each agent and
 ///     key in turn (RSA with flags 4, rsa-sha2-512, as ssh asks); the same 32-byte data every time.
-///   agent-card --reader R --socket PATH --key PUB [--seconds N]: card-routed signatures through the agent vs the same
-///     PIV GENERAL AUTHENTICATE sent directly with PivSession on the same reader.
-///   serve-vsc --port P --dir D: a new VSC (PIN 123456, weak test KDF) with a P-256 key in 9A, in a vpcd slot until killed.
+///   agent-card --reader R --socket PATH --key PUB --pin PIN [--seconds N]: card-routed signatures through the agent vs the
+///     same PIV GENERAL AUTHENTICATE (P-256, slot 9A) sent directly with PivSession on the same reader.
 /// </summary>
 [SupportedOSPlatform("linux")]
 internal static class AgentBench
@@ -42,7 +38,7 @@ internal static class AgentBench
         return 0;
     }
 
-    public static int Card(string reader, string socket, string keyFile, double seconds)
+    public static int Card(string reader, string socket, string keyFile, string pin, double seconds)
     {
         var key = SshPublicKey.ParseAuthorizedKey(File.ReadAllText(keyFile), out _);
         Console.WriteLine($"# card-routed signatures ({key.Type.Name()}, slot 9A, live VSC through pcscd + vpcd): {seconds} s each, {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}");
@@ -53,25 +49,9 @@ internal static class AgentBench
 
         using var context = PcscContext.Establish();
         using var session = PivSession.Open(context.Connect(reader), ownsChannel: true);
-        session.VerifyPin("123456"u8);
+        session.VerifyPin(System.Text.Encoding.UTF8.GetBytes(pin));
         var hash = SHA256.HashData(RandomNumberGenerator.GetBytes(32));
         Report("PivSession direct", key.Type.Name(), Measure(() => session.Sign(PivSlot.Authentication, PivAlgorithm.EccP256, hash), seconds));
-        return 0;
-    }
-
-    public static async Task<int> ServeVscAsync(int port, string directory)
-    {
-        Directory.CreateDirectory(directory);
-        using var card = VirtualSmartCard.Create(Path.Combine(directory, "bench.vsc"), new VscCreateOptions { Iterations = 1000, AllowWeakKdfForTests = true });
-        using (var session = PivSession.Open(new EmulatorChannel(new PivApplet(card), "setup")))
-        {
-            session.AuthenticateManagementKey(PivAlgorithm.TripleDes, PivManagementKey.DefaultKey);
-            var publicKey = session.GenerateKeyPair(PivSlot.Authentication, PivAlgorithm.EccP256);
-            await File.WriteAllTextAsync(Path.Combine(directory, "card9a.pub"), SshPublicKey.FromPiv(publicKey).ToAuthorizedKey("bench-card") + "\n");
-        }
-
-        using var link = new VpcdLink(new PivApplet(card), port);
-        await link.RunAsync();
         return 0;
     }
 

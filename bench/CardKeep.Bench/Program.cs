@@ -13,7 +13,7 @@ namespace CardKeep.Bench;
 ///   transport --reader R [--setup HEX] [--apdu HEX] [--seconds N]   APDU round trips per second through pcscd
 ///   serve-fixed --port P                             put the 9000-only card into a vpcd slot until killed
 ///   micro [BenchmarkDotNet args]                     in-process micro-benchmarks
-///   agent / agent-card / serve-vsc                   SSH agent signatures (see <see cref="AgentBench"/>)
+///   agent / agent-card                               SSH agent signatures (see <see cref="AgentBench"/>)
 /// bench/vsc.sh and bench/agent.sh run the side-by-side comparisons in a private pcscd.
 /// </summary>
 internal static class Program
@@ -36,15 +36,13 @@ internal static class Program
             case "agent" when OperatingSystem.IsLinux():
                 return AgentBench.SideBySide(Values(args, "--socket"), Values(args, "--key"), Seconds(options));
             case "agent-card" when OperatingSystem.IsLinux():
-                return AgentBench.Card(options["--reader"], options["--socket"], options["--key"], Seconds(options));
-            case "serve-vsc" when OperatingSystem.IsLinux():
-                return await AgentBench.ServeVscAsync(int.Parse(options["--port"], CultureInfo.InvariantCulture), options["--dir"]);
+                return AgentBench.Card(options["--reader"], options["--socket"], options["--key"], options["--pin"], Seconds(options));
             case "micro":
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Skip(1).ToArray());
                 return 0;
             default:
                 Console.Error.WriteLine("usage: CardKeep.Bench transport --reader R [--apdu HEX] [--seconds N] | serve-fixed --port P | micro"
-                    + " | agent --socket NAME=PATH… --key PUB… [--seconds N] | agent-card --reader R --socket PATH --key PUB [--seconds N] | serve-vsc --port P --dir D");
+                    + " | agent --socket NAME=PATH… --key PUB… [--seconds N] | agent-card --reader R --socket PATH --key PUB --pin PIN [--seconds N]");
                 return 2;
         }
     }
