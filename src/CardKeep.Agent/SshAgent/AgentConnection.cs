@@ -89,6 +89,12 @@ public sealed class AgentConnection
             AgentLog.CardFailed(_logger, Peer.Uid, e.Message);
             return _failure;
         }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            // Not expected from any input (the fuzz tests find none); a refusal is still the right answer.
+            AgentLog.BadMessage(_logger, type, Peer.Uid, e.Message);
+            return _failure;
+        }
     }
 
     private byte[] ListIdentities()

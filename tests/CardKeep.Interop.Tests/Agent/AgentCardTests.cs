@@ -9,6 +9,8 @@ namespace CardKeep.Interop.Tests.Agent;
 /// <summary>
 /// Card sessions: a live virtual card (PIV applet through vpcd and the private pcscd) with a 9A P-256 and a 9C RSA-2048
 /// key made by yubico-piv-tool, enrolled and logged in through cardkeep, used by OpenSSH's tools; then pulled out.
+/// Logins name the reader: without it the agent looks at every reader with a card for the user's, and other tests'
+/// cards (some of which assert the exact commands they receive) share this pcscd.
 /// </summary>
 public sealed class AgentCardTests : IDisposable
 {
@@ -28,7 +30,7 @@ public sealed class AgentCardTests : IDisposable
         var enrolled = await agent.CliAsync(alice, ["agent", "enroll-card", "--reader", _vsc.Reader], _pin);
         Assert.True(enrolled.ExitCode == 0, enrolled + agent.Log);
         Assert.Contains($"enrolled card {_vsc.Card.Serial}", enrolled.StdOut, StringComparison.Ordinal);
-        var login = await agent.CliAsync(alice, ["login"], _pin);
+        var login = await agent.CliAsync(alice, ["login", "--reader", _vsc.Reader], _pin);
         Assert.True(login.ExitCode == 0, login + agent.Log);
         Assert.Contains($"logged in with card {_vsc.Card.Serial}", login.StdOut, StringComparison.Ordinal);
 
@@ -97,7 +99,7 @@ public sealed class AgentCardTests : IDisposable
         // Re-insert and log in again: the keys are back.
         _vsc.ReopenAndInsert();
         Assert.Empty(await PublicKeysAsync(agent, alice));
-        Assert.Equal(0, (await agent.CliAsync(alice, ["login"], _pin)).ExitCode);
+        Assert.Equal(0, (await agent.CliAsync(alice, ["login", "--reader", _vsc.Reader], _pin)).ExitCode);
         Assert.Equal(2, (await PublicKeysAsync(agent, alice)).Length);
         Assert.DoesNotContain("123456", agent.Log, StringComparison.Ordinal);
     }
@@ -111,7 +113,7 @@ public sealed class AgentCardTests : IDisposable
         using var agent = await RunningAgent.StartAsync();
         Assert.Equal(0, (await agent.CliAsync(alice, ["agent", "enroll-card", "--reader", _vsc.Reader], _pin)).ExitCode);
 
-        var wrong = await agent.CliAsync(alice, ["login"], new Dictionary<string, string?> { ["CARDKEEP_PIN"] = "000000" });
+        var wrong = await agent.CliAsync(alice, ["login", "--reader", _vsc.Reader], new Dictionary<string, string?> { ["CARDKEEP_PIN"] = "000000" });
         Assert.Equal(1, wrong.ExitCode);
         Assert.Contains("wrong PIN (2 tries left)", wrong.StdErr, StringComparison.Ordinal);
         Assert.Empty(await PublicKeysAsync(agent, alice));
@@ -124,7 +126,7 @@ public sealed class AgentCardTests : IDisposable
 
         // A card whose 9A key changed since enrollment fails the challenge.
         await _vsc.GenerateWithCertificateAsync("9a", "ECCP256", "replaced 9a");
-        var replaced = await agent.CliAsync(alice, ["login"], _pin);
+        var replaced = await agent.CliAsync(alice, ["login", "--reader", _vsc.Reader], _pin);
         Assert.Equal(1, replaced.ExitCode);
         Assert.Contains("not the enrolled card", replaced.StdErr, StringComparison.Ordinal);
     }
@@ -138,8 +140,9 @@ public sealed class AgentCardTests : IDisposable
         Assert.Equal(0, (await agent.CliAsync(alice, ["agent", "enroll-card", "--reader", _vsc.Reader], _pin)).ExitCode);
         string service = "cardkeep-test-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
         string file = Path.Combine("/etc/pam.d", service);
+        // In a PAM file an argument with spaces is written in square brackets.
         await File.WriteAllTextAsync(file,
-            $"auth required pam_exec.so expose_authtok quiet /usr/bin/dotnet {CardKeepCli.DllPath} pam-auth --api-socket {agent.ApiSocketPath}\n" +
+            $"auth required pam_exec.so expose_authtok quiet /usr/bin/dotnet {CardKeepCli.DllPath} pam-auth --api-socket {agent.ApiSocketPath} --reader [{_vsc.Reader}]\n" +
             "account required pam_permit.so\n");
         try
         {
