@@ -187,4 +187,34 @@ public sealed class AgentHostKeyTests
         Assert.True(removed.ExitCode == 0, removed.ToString());
         Assert.DoesNotContain("nistp384", (await second.CliAsync(alice, ["hostkey", "list"])).StdOut, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ForwardedAgent_SshDashA_IsToldApartAndDenyPolicyRefusesIt()
+    {
+        using var alice = await TestUser.CreateAsync();
+        using var agent = await RunningAgent.StartAsync(null, "--forwarding", "deny", "--verbose");
+        Assert.Equal(0, (await agent.CliAsync(alice, ["hostkey", "new", "--type", "ecdsa-p256"], _passphrase)).ExitCode);
+        Assert.Equal(0, (await agent.CliAsync(alice, ["login"], _passphrase)).ExitCode);
+        string key = Assert.Single(await PublicKeysAsync(agent, alice));
+        string folder = alice.Folder("fwd");
+        string path = WritePublicKey(alice, folder, "key.pub", key);
+        using var sshd = await ThrowawaySshd.StartAsync(key + "\n");
+        string remotePub = Path.Combine(sshd.Directory, "fwd.pub");
+        await File.WriteAllTextAsync(remotePub, key + "\n");
+        UnixModes.Set(remotePub, UnixModes.Readable);
+
+        // Local use signs (the login itself); on the far side the forwarded agent lists the key but may not sign.
+        var ssh = await agent.AsUserAsync(alice, "ssh",
+        [
+            "-A", "-F", "/dev/null", "-o", "UserKnownHostsFile=" + Path.Combine(folder, "known_hosts"), "-o", "StrictHostKeyChecking=accept-new",
+            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", path, "-p", sshd.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            $"{ThrowawaySshd.User}@127.0.0.1", $"ssh-add -l; ssh-keygen -Y sign -U -f {remotePub} -n file {remotePub} && echo FORWARDED-SIGNED",
+        ]);
+        Assert.True(ssh.ExitCode is 0 or 1 or 255, ssh.ToString());
+        Assert.Contains("(ECDSA)", ssh.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("FORWARDED-SIGNED", ssh.StdOut, StringComparison.Ordinal);
+        Assert.Contains("forwarding=True", agent.Log, StringComparison.Ordinal);
+        Assert.Contains("forwarded use of", agent.Log, StringComparison.Ordinal);
+        Assert.Contains("forwarded=False", agent.Log, StringComparison.Ordinal);
+    }
 }
