@@ -62,8 +62,8 @@ public sealed class AgentConnection
                 AgentProtocol.AddIdConstrained => Add(body, constrained: true),
                 AgentProtocol.RemoveIdentity => Remove(body),
                 AgentProtocol.RemoveAllIdentities or AgentProtocol.RemoveAllRsaIdentitiesV1 => RemoveAll(body),
-                AgentProtocol.Lock => LockAgent(body),
-                AgentProtocol.Unlock => UnlockAgent(body),
+                AgentProtocol.Lock => LockOrUnlock(body, lockIt: true),
+                AgentProtocol.Unlock => LockOrUnlock(body, lockIt: false),
                 AgentProtocol.Extension => Extension(body),
                 AgentProtocol.AddSmartcardKey or AgentProtocol.AddSmartcardKeyConstrained or AgentProtocol.RemoveSmartcardKey => Smartcard(type),
                 _ => Unknown(type),
@@ -239,24 +239,20 @@ public sealed class AgentConnection
         return _keys.RemoveAllAdded(Peer.Uid) ? _success : _failure;
     }
 
-    private byte[] LockAgent(ReadOnlySpan<byte> body)
+    private byte[] LockOrUnlock(ReadOnlySpan<byte> body, bool lockIt)
     {
         var reader = new SshReader(body);
         var passphrase = reader.ReadString();
-        reader.ThrowIfNotEmpty("lock");
-        bool locked = _keys.Lock(Peer.Uid, passphrase);
-        AgentLog.LockChanged(_logger, Peer.Uid, locked ? "locked" : "lock refused (already locked)");
-        return locked ? _success : _failure;
-    }
-
-    private byte[] UnlockAgent(ReadOnlySpan<byte> body)
-    {
-        var reader = new SshReader(body);
-        var passphrase = reader.ReadString();
-        reader.ThrowIfNotEmpty("unlock");
-        bool unlocked = _keys.Unlock(Peer.Uid, passphrase);
-        AgentLog.LockChanged(_logger, Peer.Uid, unlocked ? "unlocked" : "unlock refused");
-        return unlocked ? _success : _failure;
+        reader.ThrowIfNotEmpty(lockIt ? "lock" : "unlock");
+        bool done = lockIt ? _keys.Lock(Peer.Uid, passphrase) : _keys.Unlock(Peer.Uid, passphrase);
+        AgentLog.LockChanged(_logger, Peer.Uid, (lockIt, done) switch
+        {
+            (true, true) => "locked",
+            (true, false) => "lock refused (already locked)",
+            (false, true) => "unlocked",
+            (false, false) => "unlock refused",
+        });
+        return done ? _success : _failure;
     }
 
     private byte[] Extension(ReadOnlySpan<byte> body)
