@@ -36,12 +36,14 @@ public sealed record AgentHostOptions
 
     public IUserDirectory Users { get; init; } = new SystemUserDirectory();
 
-    /// <summary>Default sockets: /run/cardkeep/{agent,api}.sock (system) or $XDG_RUNTIME_DIR/cardkeep/{agent,api}.sock (user).</summary>
+    /// <summary>Default sockets: /run/cardkeep/{agent,api}.sock (system) or $XDG_RUNTIME_DIR/cardkeep/{agent,api}.sock (user; /tmp/cardkeep-UID without XDG_RUNTIME_DIR).</summary>
     public static (string Ssh, string Api) DefaultSockets(SocketMode mode)
     {
         string folder = mode == SocketMode.System
             ? "/run/cardkeep"
-            : Path.Combine(Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } r ? r : Path.GetTempPath(), "cardkeep");
+            : Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } r
+                ? Path.Combine(r, "cardkeep")
+                : Path.Combine(Path.GetTempPath(), "cardkeep-" + Daemon.LibC.GetEuid().ToString(System.Globalization.CultureInfo.InvariantCulture));
         return (Path.Combine(folder, "agent.sock"), Path.Combine(folder, "api.sock"));
     }
 }

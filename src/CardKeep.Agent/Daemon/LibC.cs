@@ -9,17 +9,22 @@ internal static partial class LibC
     public const int SocketFileType = 0xC000;
 
     /// <summary>The S_IFMT bits of <paramref name="path"/> without following a symlink (lstat), or 0 when it does not exist.</summary>
-    public static int FileType(string path)
+    public static int FileType(string path) => Status(path) is { } s ? s.Mode & 0xF000 : 0;
+
+    /// <summary>lstat's st_mode and st_uid, or null when the path does not exist.</summary>
+    public static (int Mode, uint Uid)? Status(string path)
     {
         Span<byte> stat = stackalloc byte[256];
         if (LStat(path, stat) != 0)
         {
-            return 0;
+            return null;
         }
 
-        // struct stat: st_mode follows dev, ino (x86_64 also nlink) — offset 24 on x86_64, 16 on arm64.
-        int offset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 24 : 16;
-        return (int)(System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(stat[offset..]) & 0xF000);
+        // struct stat: x86_64 has dev, ino, nlink (8 each), then mode, uid; arm64 has dev, ino (8 each), mode, nlink (4 each), uid.
+        bool x64 = RuntimeInformation.ProcessArchitecture == Architecture.X64;
+        int mode = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(stat[(x64 ? 24 : 16)..]);
+        uint uid = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(stat[(x64 ? 28 : 24)..]);
+        return (mode, uid);
     }
 
     [LibraryImport("libc", EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8)]

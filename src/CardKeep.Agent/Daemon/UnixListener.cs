@@ -30,11 +30,13 @@ public sealed class UnixListener : IDisposable
             ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
               | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
-        // A folder that exists is left as it is (it may be shared, like /tmp): the socket's own mode protects it.
+        // A folder that exists is left as it is (it may be shared, like /tmp), but only if nobody else can swap the socket.
         if (!Directory.Exists(directory))
         {
             Directory.CreateDirectory(directory, folderMode);
         }
+
+        SafeFolder.Require(directory);
 
         int type = LibC.FileType(Path);
         if (type == LibC.SocketFileType)

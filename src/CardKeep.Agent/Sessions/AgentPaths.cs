@@ -5,7 +5,7 @@ namespace CardKeep.Agent.Sessions;
 /// <summary>
 /// Where the agent keeps its state. System agent: sessions in /run/cardkeep/state (root, 0700: sessions end at reboot),
 /// card registry and host key stores in /var/lib/cardkeep (root, 0700). Per-user agent: sessions in
-/// $XDG_RUNTIME_DIR/cardkeep, the rest in $XDG_DATA_HOME/cardkeep. <c>--state-dir</c> puts everything in one folder.
+/// $XDG_RUNTIME_DIR/cardkeep (next to the sockets), the rest in $XDG_DATA_HOME/cardkeep. <c>--state-dir</c> puts everything in one folder.
 /// </summary>
 public sealed record AgentPaths(string SessionsFile, string CardsFile, string HostKeyDirectory, bool PerUserHostKeys)
 {
@@ -13,11 +13,11 @@ public sealed record AgentPaths(string SessionsFile, string CardsFile, string Ho
 
     public static AgentPaths User()
     {
-        string runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR") is { Length: > 0 } r ? r : Path.GetTempPath();
+        string sessions = Path.Combine(Path.GetDirectoryName(AgentHostOptions.DefaultSockets(Daemon.SocketMode.User).Ssh)!, "sessions.json");
         string data = Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } d
             ? d
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share");
-        return new(Path.Combine(runtime, "cardkeep", "sessions.json"), Path.Combine(data, "cardkeep", "cards.json"), Path.Combine(data, "cardkeep", "hostkeys"), PerUserHostKeys: true);
+        return new(sessions, Path.Combine(data, "cardkeep", "cards.json"), Path.Combine(data, "cardkeep", "hostkeys"), PerUserHostKeys: true);
     }
 
     public static AgentPaths InDirectory(string directory) =>

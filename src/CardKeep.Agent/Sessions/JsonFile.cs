@@ -47,5 +47,7 @@ internal static class JsonFile
         {
             Directory.CreateDirectory(directory, AtomicFile.DirectoryMode0700);
         }
+
+        Daemon.SafeFolder.Require(directory);
     }
 }
