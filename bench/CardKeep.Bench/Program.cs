@@ -14,7 +14,8 @@ namespace CardKeep.Bench;
 ///   serve-fixed --port P                             put the 9000-only card into a vpcd slot until killed
 ///   micro [BenchmarkDotNet args]                     in-process micro-benchmarks
 ///   trk1 [--seconds N] [--warmup N] [--clients N]      TRK1 registrations/s (R, E) and sessions/s: crypto-only and end to end over loopback
-/// bench/vsc.sh runs the side-by-side comparison in a private pcscd.
+///   agent / agent-card                               SSH agent signatures (see <see cref="AgentBench"/>)
+/// bench/vsc.sh and bench/agent.sh run the side-by-side comparisons in a private pcscd.
 /// </summary>
 internal static class Program
 {
@@ -38,14 +39,26 @@ internal static class Program
                     double.Parse(options.GetValueOrDefault("--seconds", "10"), CultureInfo.InvariantCulture),
                     double.Parse(options.GetValueOrDefault("--warmup", "3"), CultureInfo.InvariantCulture),
                     int.Parse(options.GetValueOrDefault("--clients", "4"), CultureInfo.InvariantCulture));
+            case "agent" when OperatingSystem.IsLinux():
+                return AgentBench.SideBySide(Values(args, "--socket"), Values(args, "--key"), Seconds(options));
+            case "agent-card" when OperatingSystem.IsLinux():
+                return AgentBench.Card(options["--reader"], options["--socket"], options["--key"], options["--pin"], Seconds(options));
             case "micro":
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Skip(1).ToArray());
                 return 0;
             default:
-                Console.Error.WriteLine("usage: CardKeep.Bench transport --reader R [--apdu HEX] [--seconds N] | serve-fixed --port P | micro | trk1 [--seconds N] [--warmup N] [--clients N]");
+                Console.Error.WriteLine("usage: CardKeep.Bench transport --reader R [--setup HEX] [--apdu HEX] [--seconds N] | serve-fixed --port P | micro"
+                    + " | trk1 [--seconds N] [--warmup N] [--clients N]"
+                    + " | agent --socket NAME=PATH… --key PUB… [--seconds N] | agent-card --reader R --socket PATH --key PUB --pin PIN [--seconds N]");
                 return 2;
         }
     }
+
+    private static double Seconds(Dictionary<string, string> options) => double.Parse(options.GetValueOrDefault("--seconds", "5"), CultureInfo.InvariantCulture);
+
+    /// <summary>Every value of a repeatable option.</summary>
+    private static List<string> Values(string[] args, string name) =>
+        [.. args.Select((a, i) => (a, i)).Where(p => p.a == name && p.i + 1 < args.Length).Select(p => args[p.i + 1])];
 
     private static Dictionary<string, string> ParseOptions(string[] args)
     {

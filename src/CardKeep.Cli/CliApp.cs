@@ -14,6 +14,7 @@ internal static class CliApp
         CardCommands.Add(root);
         UiCommand.Add(root);
         ServerCommands.Add(root);
+        AgentCommands.Add(root);
         return root;
     }
 
