@@ -4,7 +4,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dll="$root/src/CardKeep.Cli/bin/Release/net10.0/cardkeep.dll"
-if [ ! -f "$dll" ] || [ -n "$(find "$root/src" -name '*.cs' -newer "$dll" -print -quit)" ]; then
+stamp="$root/artifacts/build.stamp"
+if [ ! -f "$dll" ] || [ ! -f "$stamp" ] || [ -n "$(find "$root/src" "$root/Directory.Build.props" "$root/Directory.Packages.props" \( -name '*.cs' -o -name '*.cshtml' -o -name '*.csproj' -o -name '*.props' \) -newer "$stamp" -print -quit)" ]; then
   "$root/scripts/setup.sh"
 fi
 if [ $# -eq 0 ]; then set -- server; fi

@@ -33,4 +33,6 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 if [ "${1:-}" != "--no-build" ]; then
   dotnet build CardKeep.slnx -c Release -nologo -clp:ErrorsOnly >&2
+  # cardkeep.sh rebuilds when a source is newer than this stamp (MSBuild leaves unchanged outputs' times alone).
+  mkdir -p artifacts && touch artifacts/build.stamp
 fi
