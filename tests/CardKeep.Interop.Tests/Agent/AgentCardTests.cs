@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using CardKeep.Interop.Tests.Harness;
+using Xunit.Abstractions;
 using static CardKeep.Interop.Tests.Agent.AgentClients;
 
 namespace CardKeep.Interop.Tests.Agent;
@@ -12,7 +13,7 @@ namespace CardKeep.Interop.Tests.Agent;
 /// Logins name the reader: without it the agent looks at every reader with a card for the user's, and other tests'
 /// cards (some of which assert the exact commands they receive) share this pcscd.
 /// </summary>
-public sealed class AgentCardTests : IDisposable
+public sealed class AgentCardTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly Dictionary<string, string?> _pin = new() { ["CARDKEEP_PIN"] = "123456" };
     private readonly VirtualCardOnReader _vsc = new();
@@ -81,6 +82,7 @@ public sealed class AgentCardTests : IDisposable
         }
 
         clock.Stop();
+        output.WriteLine($"card keys gone from ssh-add -L {clock.ElapsedMilliseconds} ms after the card left vpcd");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"card keys gone only after {clock.ElapsedMilliseconds} ms");
         var refused = await SshLoginAsync(agent, alice, sshd, folder, paths[0]);
         Assert.NotEqual(0, refused.ExitCode);

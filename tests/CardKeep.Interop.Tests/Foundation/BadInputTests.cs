@@ -92,7 +92,9 @@ public sealed class BadInputTests
         public byte[] Process(ReadOnlySpan<byte> commandApdu)
         {
             var link = Link;
-            _ = Task.Run(() => link?.Eject());
+            // A thread of its own: under a busy test run a thread-pool task may start after the 200 ms are over,
+            // and the card would answer before it is pulled.
+            new Thread(() => link?.Eject()) { IsBackground = true }.Start();
             Thread.Sleep(200);
             return [0x90, 0x00];
         }
