@@ -230,7 +230,7 @@ public abstract class ServerTests : IAsyncLifetime, IDisposable
             Server.Services.GetService(typeof(CardKeep.Server.Hosting.ServerSecrets)) is CardKeep.Server.Hosting.ServerSecrets s ? s.ActivationKey : [], code), default))!.UsedAt);
     }
 
-    public static TheoryData<string> BadAuthorizations => new() { "reused", "wrong", "other-user", "non-canonical" };
+    public static TheoryData<string> BadAuthorizations => new() { "reused", "wrong", "other-user", "non-canonical", "blocked-serial" };
 
     private static void AssertGenericError((int Status, byte[] Body) answer)
     {
@@ -247,6 +247,13 @@ public abstract class ServerTests : IAsyncLifetime, IDisposable
         if (kind == "reused")
         {
             await RegisterWithAsync(_tokens.Software("first"), "ivan", code);
+        }
+
+        if (kind == "blocked-serial")
+        {
+            string serial = Convert.ToHexString(token.ReadIdentity().Serial);
+            using var blocked = await Server.AdminAsync(HttpMethod.Post, $"admin/token-serials/{serial}/block", null);
+            Assert.Equal(HttpStatusCode.NoContent, blocked.StatusCode);
         }
 
         var (user, presented) = kind switch

@@ -266,6 +266,12 @@ internal static class TokenCommands
             throw new UsageException($"a software token's passphrase must have at least {SoftwareToken.MinimumPassphraseLength} characters (it can be guessed offline from a copied file)");
         }
 
+        if (!opened.IsSoftware && secret.Length is 0 or > 8)
+        {
+            CryptographicOperations.ZeroMemory(secret);
+            throw new UsageException("a card or VSC PIN has 1 to 8 characters");
+        }
+
         return secret;
     }
 }

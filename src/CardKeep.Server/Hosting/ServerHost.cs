@@ -164,7 +164,11 @@ public static class ServerHost
         logging.AddFilter("System.Net.Http", LogLevel.Warning);
         if (string.Equals(options.LogFormat, "json", StringComparison.OrdinalIgnoreCase))
         {
-            logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ");
+            logging.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+            });
         }
         else
         {

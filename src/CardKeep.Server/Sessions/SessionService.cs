@@ -40,12 +40,8 @@ public sealed class ActiveSession : IDisposable
     /// <summary>Serialises records of this session (they must be processed in sequence order).</summary>
     public SemaphoreSlim Gate { get; } = new(1, 1);
 
-    /// <inheritdoc/>
-    public void Dispose()
-    {
-        Channel.Dispose();
-        Gate.Dispose();
-    }
+    /// <summary>Zeroes the record keys. The gate is left alone: a request may still be releasing it (it holds no OS handle).</summary>
+    public void Dispose() => Channel.Dispose();
 }
 
 /// <summary>Server side of S1–S5 (spec §2.3, §2.4): challenges, authentication, session keys and the configuration exchange.</summary>
