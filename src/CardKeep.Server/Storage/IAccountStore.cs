@@ -205,9 +205,10 @@ public interface IAccountStore
 
     /// <summary>
     /// Counts a failure for <paramref name="subject"/>; at <paramref name="lockAfter"/> consecutive failures locks it until
-    /// <paramref name="lockUntil"/> and restarts the count. Returns true when this failure started a lockout.
+    /// <paramref name="lockUntil"/> and restarts the count. A count whose last failure is older than
+    /// <paramref name="forgetBefore"/> starts again at 1. Returns true when this failure started a lockout.
     /// </summary>
-    Task<bool> RecordFailureAsync(string subject, int lockAfter, long lockUntil, long now, CancellationToken cancellationToken);
+    Task<bool> RecordFailureAsync(string subject, int lockAfter, long lockUntil, long now, long forgetBefore, CancellationToken cancellationToken);
 
     /// <summary>Clears the failure count of <paramref name="subject"/> (after a success).</summary>
     Task ResetFailuresAsync(string subject, CancellationToken cancellationToken);

@@ -236,15 +236,16 @@ public abstract partial class SqlServerStore
     }
 
     /// <inheritdoc/>
-    public async Task<bool> RecordFailureAsync(string subject, int lockAfter, long lockUntil, long now, CancellationToken cancellationToken)
+    public async Task<bool> RecordFailureAsync(string subject, int lockAfter, long lockUntil, long now, long forgetBefore, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         var counts = await QueryAsync(connection, transaction, """
             INSERT INTO account_throttle (subject, failures, locked_until, updated_at) VALUES (@s, 1, 0, @t)
-            ON CONFLICT (subject) DO UPDATE SET failures = account_throttle.failures + 1, updated_at = excluded.updated_at
+            ON CONFLICT (subject) DO UPDATE SET
+                failures = CASE WHEN account_throttle.updated_at < @f THEN 1 ELSE account_throttle.failures + 1 END, updated_at = excluded.updated_at
             RETURNING failures
-            """, r => Convert.ToInt32(r[0], CultureInfo.InvariantCulture), cancellationToken, ("s", subject), ("t", now)).ConfigureAwait(false);
+            """, r => Convert.ToInt32(r[0], CultureInfo.InvariantCulture), cancellationToken, ("s", subject), ("t", now), ("f", forgetBefore)).ConfigureAwait(false);
         bool locked = counts[0] >= lockAfter;
         if (locked)
         {
