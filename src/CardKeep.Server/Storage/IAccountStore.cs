@@ -167,6 +167,12 @@ public interface IAccountStore
     /// <summary>The card with this serial (any account), or null.</summary>
     Task<AccountCardRecord?> GetCardAsync(string serial, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// True when an account card carrying this TRK1 token serial is revoked, or is a temporary card past its expiry: the
+    /// TRK1 session check refuses such tokens.
+    /// </summary>
+    Task<bool> IsCardTokenRefusedAsync(byte[] tokenSerial, long now, CancellationToken cancellationToken);
+
     /// <summary>The user's cards, oldest first.</summary>
     Task<IReadOnlyList<AccountCardRecord>> ListCardsAsync(string username, CancellationToken cancellationToken);
 

@@ -92,6 +92,15 @@ public abstract partial class SqlServerStore
     }
 
     /// <inheritdoc/>
+    public async Task<bool> IsCardTokenRefusedAsync(byte[] tokenSerial, long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ScalarAsync<long>(connection, null,
+            "SELECT COUNT(*) FROM account_cards WHERE token_serial = @s AND (status <> @a OR (expires_at IS NOT NULL AND expires_at <= @t))",
+            cancellationToken, ("s", tokenSerial), ("a", AccountCardValues.Active), ("t", now)).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc/>
     public async Task<IReadOnlyList<AccountCardRecord>> ListCardsAsync(string username, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
