@@ -484,6 +484,36 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task RevokeCard_LostCardDeadAtOnce_ReplacementStillWorks()
+    {
+        var secret = AccountApi.NewMachineSecret();
+        var lost = Card("14000");
+        var registered = await Api.RegisterAsync("olga", lost, "pc", secret);
+        using var client = new Trk1Client(Server.Url);
+        var token = SoftwareToken.Create(Path.Combine(_tokens.Directory, "olga.json"), new TokenIdentity(lost.TokenSerial, TestPki.Issuer));
+        await client.RegisterAsync(token, Tokens.Pin, Trk1Suite.E, "olga", registered.GetProperty("tokenActivationCode").GetString()!);
+        string cardBearer = await Api.CardTokenAsync("olga", lost);
+        string portal = await Api.PasswordTokenAsync("olga");
+
+        var revoked = await Api.OkAsync(HttpMethod.Post, "cards/14000/revoke", bearer: portal);
+        Assert.Equal("revoked", revoked.GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Api.CardLoginAsync("olga", lost)).Status);
+        var (old, _, r) = await Api.SendAsync(HttpMethod.Get, "me", bearer: cardBearer);
+        r.Dispose();
+        Assert.Equal(HttpStatusCode.Unauthorized, old);
+        await Assert.ThrowsAsync<Trk1Exception>(() => client.OpenSessionAsync(token, Tokens.Pin));
+        var (again, _, r2) = await Api.SendAsync(HttpMethod.Post, "cards/14000/revoke", bearer: portal);
+        r2.Dispose();
+        Assert.Equal(HttpStatusCode.NotFound, again);
+
+        var replaced = await Api.OkAsync(HttpMethod.Post, "replace-card", new { newCard = await Api.ProofAsync(Card("14001"), "olga", CardProofPurpose.Replace), machineId = "pc" }, portal);
+        Assert.Equal(JsonValueKind.Null, replaced.GetProperty("previousCardSerial").ValueKind);
+        Assert.True(await Api.ValidAsync("olga", "pc", secret, Key(replaced)));
+        var kinds = (await Api.OkAsync(HttpMethod.Get, "audit", bearer: portal)).GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("kind").GetString());
+        Assert.Contains("card-revoked", kinds);
+    }
+
+    [Fact]
     public async Task MalformedJson_ClearProblem()
     {
         using var content = new StringContent("{\"username\": 12, ", System.Text.Encoding.UTF8, "application/json");

@@ -63,6 +63,9 @@ internal static class AccountEndpoints
         group.MapPost("/replace-card", (ReplaceCardRequest request, AccountService service, HttpContext http) =>
             WithPrincipalAsync(http, async p => Results.Ok(await service.ReplaceCardAsync(request, p, http.RequestAborted).ConfigureAwait(false))))
             .WithSummary("Replace the card (one transaction) or add a temporary card");
+        group.MapPost("/cards/{serial}/revoke", (string serial, AccountService service, HttpContext http) =>
+            WithPrincipalAsync(http, async p => Results.Ok(await service.RevokeCardAsync(serial, p, http.RequestAborted).ConfigureAwait(false))))
+            .WithSummary("Revoke one of the user's cards (its sessions and TRK1 tokens too)");
         group.MapGet("/me", (AccountService service, HttpContext http) =>
             WithPrincipalAsync(http, async p => Results.Ok(await service.MeAsync(p, http.RequestAborted).ConfigureAwait(false)))).WithSummary("The signed-in account");
         group.MapGet("/cards", (AccountService service, HttpContext http) =>

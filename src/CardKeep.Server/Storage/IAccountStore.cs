@@ -232,6 +232,12 @@ public interface IAccountStore
     Task<EscrowRecord?> GetEscrowAsync(string username, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Revokes one active card of the user in one transaction (its bearer sessions, its TRK1 tokens by token serial, the
+    /// serial blocked) and appends <paramref name="audit"/>; null when the user has no such active card.
+    /// </summary>
+    Task<CardReplacementOutcome?> RevokeCardAsync(string username, string serial, AuditEvent audit, long now, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Applies a replacement in one transaction (see docs/recovery.md): for a primary new card, revokes the user's
     /// active cards, their TRK1 tokens (by token serial, which is also blocked) and their bearer sessions; inserts the
     /// new card; replaces the machine key; stores the activation code; appends the audit entry; then runs
