@@ -227,7 +227,11 @@ internal static class GateCommands
                     using var piv = PivSession.Open(channel);
                     seen.Add(new CardSeen(name, CardCheck.Check(piv, registered, user), null));
                 }
-                catch (Exception e) when (e is CardException or System.Security.Cryptography.CryptographicException)
+                catch (PcscCardAbsentException)
+                {
+                    seen.Add(new CardSeen(name, null, "no card"));
+                }
+                catch (Exception e) when (e is CardException or CryptographicException)
                 {
                     seen.Add(new CardSeen(name, null, $"no usable PIV card ({e.Message})"));
                 }
