@@ -94,7 +94,7 @@ public sealed class MachineGateOnlineTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task ServerDown_LocalKeyStillOpens_AndTheRotationIsOwed()
+    public async Task ServerDown_LocalKeyStillOpens_TheRotationIsOwed_AndPaidWhenTheServerIsBack()
     {
         int closedPort;
         using (var listener = new TcpListener(IPAddress.Loopback, 0))
@@ -115,5 +115,14 @@ public sealed class MachineGateOnlineTests : IAsyncLifetime, IDisposable
         var refused = await new MachineGate(_store).WithAccessKeyAsync(unknown.ToString());
         Assert.False(refused.Allowed);
         Assert.Contains("no recovery server could be asked", refused.Message, StringComparison.Ordinal);
+
+        // The server is back: the key this computer made opens it, and the owed rotation happens on the server.
+        _store.Update(b => b with { ServerUrls = [_server!.Url.ToString()] });
+        var back = await new MachineGate(_store).WithAccessKeyAsync(opened.NewAccessKey!);
+        Assert.True(back.Allowed, back.Message);
+        Assert.Contains("made here while no recovery server answered", back.Message, StringComparison.Ordinal);
+        Assert.False(_store.Load().State.ServerRotationPending);
+        Assert.True(await Api.ValidAsync("erin", "laptop", _machineSecret, back.NewAccessKey!));
+        Assert.False(await Api.ValidAsync("erin", "laptop", _machineSecret, _registeredKey));
     }
 }

@@ -64,7 +64,13 @@ public sealed class MachineGate
         using var server = _server(binding);
         string? local = MachineSecrets.Match(key, binding.AccessKeys);
         string how = "checked on this computer";
-        if (binding.ServerUrls.Count > 0)
+        if (local is not null && binding.State.ServerRotationPending)
+        {
+            // This computer made the key while no server answered: the server has never seen it. The rotation below
+            // gives the server its key back.
+            how = "checked on this computer (made here while no recovery server answered)";
+        }
+        else if (binding.ServerUrls.Count > 0)
         {
             // The server is the authority when it answers: a recovery or a replacement elsewhere cancels the key this
             // computer still knows, and issues one it does not know yet. When no server answers, the local verifier decides.
