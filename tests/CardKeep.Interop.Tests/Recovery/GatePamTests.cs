@@ -9,7 +9,8 @@ namespace CardKeep.Interop.Tests.Recovery;
 /// <c>cardkeep gate</c> as a login: a pam_exec service (<c>auth required pam_exec.so expose_authtok stdout quiet …
 /// gate --pam</c>) in <c>/etc/pam.d</c>, driven by <c>pamtester</c>, with a live VSC (9A and 9E keys made by
 /// yubico-piv-tool) as the registered card and the machine store in a test folder (<c>--machine-dir</c>).
-/// The gate is pinned to the test's readers: other tests' cards share this pcscd.
+/// The gate is pinned to the test's readers: other tests' cards share this pcscd. The kit's printable page is rendered
+/// by Debian's Chromium (Playwright) and its QR code read back with <c>zbarimg</c> (zbar-tools).
 /// </summary>
 public sealed partial class GatePamTests : IDisposable
 {
@@ -158,7 +159,17 @@ public sealed partial class GatePamTests : IDisposable
         Assert.Contains("<svg", html, StringComparison.Ordinal);
         Assert.DoesNotContain("purple elephant", html + await File.ReadAllTextAsync(kit), StringComparison.Ordinal);
 
+        // The printed page's QR code, rendered by Chromium and read back by zbarimg, is the kit itself.
+        string scanned = await ScanKitPageAsync(page);
+        Assert.Equal((await File.ReadAllTextAsync(kit)).Trim(), scanned);
+
         _vsc.Eject();
+        string scannedKit = Path.Combine(_dir, "scanned.json");
+        await File.WriteAllTextAsync(scannedKit, scanned);
+        var fromQr = await GateCliAsync(["gate", "--user", alice.Name, "--kit", scannedKit, "--machine-dir", MachineDir, "--reader", _vsc.Reader], passphrase);
+        Assert.True(fromQr.ExitCode == 0, fromQr.ToString());
+        Assert.Contains("Emergency kit accepted", fromQr.StdOut, StringComparison.Ordinal);
+
         string service = WriteService(_vsc.Reader, $"--kit {kit}");
         var wrong = await PamtesterAsync(service, alice.Name, "purple elephant 43\n");
         Assert.NotEqual(0, wrong.ExitCode);
@@ -172,6 +183,24 @@ public sealed partial class GatePamTests : IDisposable
         var noProof = await GateCliAsync(["gate", "kit", "create", "--out", kit + "2", "--machine-dir", MachineDir, "--reader", _vsc.Reader], passphrase);
         Assert.Equal(2, noProof.ExitCode);
         Assert.Contains("give the access key", noProof.StdErr, StringComparison.Ordinal);
+    }
+
+    /// <summary>Opens the kit page in headless Chromium, screenshots its QR code and decodes it with zbarimg.</summary>
+    private async Task<string> ScanKitPageAsync(string page)
+    {
+        string png = Path.Combine(_dir, "kit-qr.png");
+        await using (var chromium = await HeadlessChromium.LaunchAsync())
+        {
+            var tab = await chromium.PageAsync();
+            await tab.GotoAsync(new Uri(page).AbsoluteUri);
+            Assert.Contains("CardKeep emergency kit", await tab.TitleAsync(), StringComparison.Ordinal);
+            await tab.Locator(".qr svg").ScreenshotAsync(new() { Path = png });
+            await HeadlessChromium.ScreenshotAsync(tab, "emergency-kit");
+        }
+
+        var decoded = await ProcessRunner.RunAsync("zbarimg", ["--raw", "-q", png]);
+        Assert.True(decoded.ExitCode == 0, "zbarimg could not read the kit's QR code\n" + decoded);
+        return decoded.StdOut.Trim();
     }
 
     /// <summary><c>cardkeep gate bind</c> for the test's card (9A, and 9E when asked); returns the access key it printed.</summary>
