@@ -38,7 +38,7 @@ internal static class GateCommands
             Description = "Run as pam_exec's helper (auth, expose_authtok, stdout): the user from PAM_USER, the access key (or with --kit the kit passphrase) from stdin; implied when pam_exec's PAM_TYPE is set",
         };
         var accessKey = AccessKeySecret();
-        var kit = new Option<string?>("--kit") { Description = "Emergency kit file (or the text of its QR code) to open the computer with, with its passphrase" };
+        var kit = new Option<string?>("--kit") { Description = "Emergency kit file (the kit JSON, or a file holding the text read from its QR code); opens the computer with the kit passphrase" };
         var passphrase = KitPassphrase();
         var command = new Command("gate", "Login gate: the registered card → allow; no card → access key (rotated after use) or emergency kit → allow and urge a new card; otherwise deny")
         {
@@ -155,6 +155,14 @@ internal static class GateCommands
         {
             // Fail closed: whatever went wrong reading the store or a file, nobody gets in.
             Console.Error.WriteLine($"cardkeep gate: denied, the gate could not run: {e.Message}");
+            return ExitCodes.Environment;
+        }
+#pragma warning disable CA1031 // A login gate must answer "denied", never crash: any other failure is reported and refused.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Console.Error.WriteLine($"cardkeep gate: denied, internal error ({e.GetType().Name}: {e.Message})");
+            Console.Out.WriteLine("cardkeep gate: denied: internal error; ask the administrator");
             return ExitCodes.Environment;
         }
     }
