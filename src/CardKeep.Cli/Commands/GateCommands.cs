@@ -78,6 +78,11 @@ internal static class GateCommands
             if (cards.FirstOrDefault(c => c.Result?.Match == CardMatch.Registered) is { Result: { } registered } found)
             {
                 Say($"cardkeep gate: card {registered.Serial} in '{found.Reader}' is {user}'s registered card ({registered.How}): allowed");
+                if (binding.State.CardLost)
+                {
+                    ClearCardLost(store);
+                }
+
                 return ExitCodes.Ok;
             }
 
@@ -164,6 +169,20 @@ internal static class GateCommands
             Console.Error.WriteLine($"cardkeep gate: denied, internal error ({e.GetType().Name}: {e.Message})");
             Console.Out.WriteLine("cardkeep gate: denied: internal error; ask the administrator");
             return ExitCodes.Environment;
+        }
+    }
+
+    /// <summary>The registered card is back: the "card lost" warning goes (a failure to save it does not refuse the card).</summary>
+    private static void ClearCardLost(MachineStore store)
+    {
+        try
+        {
+            store.Update(b => b with { State = b.State with { CardLost = false, Changed = DateTimeOffset.UtcNow } });
+            Console.Out.WriteLine("cardkeep gate: the registered card is back: the 'card lost' state is cleared");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or MachineStoreException)
+        {
+            Console.Error.WriteLine($"cardkeep gate: could not clear the 'card lost' state: {e.Message}");
         }
     }
 

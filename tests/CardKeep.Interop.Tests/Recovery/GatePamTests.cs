@@ -70,6 +70,13 @@ public sealed partial class GatePamTests : IDisposable
         Assert.True(second.ExitCode == 0, second.ToString());
         string third = NewKey(second.All);
 
+        // The card found again opens the computer and clears the "card lost" state.
+        _vsc.ReopenAndInsert();
+        var back = await PamtesterAsync(login, alice.Name, "\n");
+        Assert.True(back.ExitCode == 0, back.ToString());
+        Assert.Contains("the registered card is back", back.All, StringComparison.Ordinal);
+        Assert.Contains("\"cardLost\": false", (await GateCliAsync(["gate", "status", "--json", "--machine-dir", MachineDir])).StdOut, StringComparison.Ordinal);
+
         // Another user is not the gate's business: it lets the PAM stack go on.
         var other = await GateCliAsync(["gate", "--user", "someone-else", "--machine-dir", MachineDir]);
         Assert.True(other.ExitCode == 0, other.ToString());
