@@ -5,14 +5,14 @@ using CardKeep.Cards;
 using CardKeep.Cards.Channels;
 using CardKeep.Cards.PcSc;
 using CardKeep.Cards.Piv;
+using CardKeep.Protocol.Recovery;
 
 namespace CardKeep.Client.Recovery;
 
 /// <summary>
 /// The card an account is bound to, as the account commands use it: its ID (the same one the agent and the gate
 /// read: GET SERIAL in decimal, else <c>uuid:</c> and the CHUID's card UUID), its PIV Authentication (9A) public key,
-/// and a proof of possession: a challenge signed by the 9A key after the PIN (RSA PKCS#1 v1.5 or ECDSA, SHA-256,
-/// the ECDSA signature DER-encoded).
+/// and a proof of possession: the server's nonce signed by the 9A key after the PIN (<see cref="CardProof"/>).
 /// </summary>
 public sealed class AccountCard : IDisposable
 {
@@ -89,38 +89,50 @@ public sealed class AccountCard : IDisposable
         }
     }
 
-    /// <summary>Signs SHA-256(<paramref name="challenge"/>) with the 9A key (PIN verified first). <paramref name="spki"/> says the algorithm.</summary>
-    public byte[] Sign(ReadOnlySpan<byte> challenge, ReadOnlySpan<byte> spki)
+    /// <summary>
+    /// The card's proof for <paramref name="purpose"/> (<see cref="CardProofPurpose"/>): the 9A key signs
+    /// <see cref="CardProof.Message"/> over the server's nonce (PIN verified first). Checked here before it is sent,
+    /// so a card whose 9A key does not match its certificate says so instead of the server's generic refusal.
+    /// </summary>
+    public byte[] Prove(string purpose, string username, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> spki)
     {
         var key = PivPublicKey.FromSubjectPublicKeyInfo(spki);
-        var digest = SHA256.HashData(challenge);
+        var message = CardProof.Message(purpose, username, Id, nonce);
+        var digest = CryptographicOperations.HashData(CardProof.HashFor(spki), message);
+        byte[] signature;
         if (key.Algorithm.IsRsa())
         {
-            var block = PivRsaPadding.PadSignature(digest, HashAlgorithmName.SHA256, key.Algorithm.KeyLength());
-            return _piv.Sign(PivSlot.Authentication, key.Algorithm, block);
+            signature = _piv.Sign(PivSlot.Authentication, key.Algorithm, PivRsaPadding.PadSignature(digest, CardProof.HashFor(spki), key.Algorithm.KeyLength()));
         }
-
-        if (key.Algorithm.IsEcc())
+        else if (key.Algorithm.IsEcc())
         {
             int field = key.Algorithm.KeyLength();
-            return _piv.Sign(PivSlot.Authentication, key.Algorithm, digest.Length > field ? digest.AsSpan(0, field) : digest);
+            signature = _piv.Sign(PivSlot.Authentication, key.Algorithm, digest.Length > field ? digest.AsSpan(0, field) : digest);
+        }
+        else
+        {
+            throw new AccountException(AccountFailure.CardUnusable, $"the 9A key of the card in '{Reader}' is {key.Algorithm.DisplayName()}, which cannot sign");
         }
 
-        throw new AccountException(AccountFailure.CardUnusable, $"the 9A key of the card in '{Reader}' is {key.Algorithm.DisplayName()}, which cannot sign");
+        if (!CardProof.Verify(spki, purpose, username, Id, nonce, signature))
+        {
+            throw new AccountException(AccountFailure.CardUnusable, $"the card in '{Reader}' signed with a 9A key that is not the one its certificate names");
+        }
+
+        return signature;
     }
 
-    /// <summary>Checks a <see cref="Sign"/> signature (the server does the same; the client checks before sending).</summary>
-    public static bool Verify(ReadOnlySpan<byte> spki, ReadOnlySpan<byte> challenge, ReadOnlySpan<byte> signature)
+    /// <summary>The card's TRK1 token serial (object 5FFF14) as 32 hex digits, or null when it has no token.</summary>
+    public string? TokenSerial()
     {
-        var key = PivPublicKey.FromSubjectPublicKeyInfo(spki);
-        if (key.Algorithm.IsRsa())
+        try
         {
-            using var rsa = key.ToRsa();
-            return rsa.VerifyData(challenge, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            return _piv.GetData(PivDataObject.CardKeepTrustAnchor.Tag) is { } anchor ? Convert.ToHexStringLower(Tokens.TokenIdentity.DecodeObject(anchor).Serial) : null;
         }
-
-        using var ecdsa = key.ToECDsa();
-        return ecdsa.VerifyData(challenge, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        catch (Exception e) when (e is CardException or Tokens.TokenException)
+        {
+            return null;
+        }
     }
 
     /// <inheritdoc/>
