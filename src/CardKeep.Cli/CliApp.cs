@@ -15,6 +15,11 @@ internal static class CliApp
         UiCommand.Add(root);
         ServerCommands.Add(root);
         AgentCommands.Add(root);
+        if (OperatingSystem.IsLinux())
+        {
+            AccountCommands.Add(root);
+        }
+
         return root;
     }
 

@@ -263,7 +263,8 @@ public sealed class ApiHandler(KeyStoreManager keys, SessionManager sessions, Ho
 
     private string Enroll(PeerCredentials peer, JsonElement root, byte[] request)
     {
-        var account = AccountFor(peer, null);
+        // Root may enroll for another user (cardkeep account replace-card runs as root to update the machine store).
+        var account = AccountFor(peer, Text(root, "user"));
         string reader = Text(root, "reader") ?? throw new ApiException("enroll-card needs \"reader\"");
         var pin = Secret(request, "pin");
         try
@@ -284,7 +285,7 @@ public sealed class ApiHandler(KeyStoreManager keys, SessionManager sessions, Ho
 
     private string Unenroll(PeerCredentials peer, JsonElement root)
     {
-        var account = AccountFor(peer, null);
+        var account = AccountFor(peer, Text(root, "user"));
         string serial = Text(root, "serial") ?? throw new ApiException("unenroll-card needs \"serial\"");
         bool removed = sessions.Unenroll(account, serial);
         return Ok(w => w.WriteBoolean("removed", removed));

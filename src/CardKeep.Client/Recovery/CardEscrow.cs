@@ -86,45 +86,61 @@ public static class CardEscrow
     }
 
     /// <summary>
-    /// Opens an escrow blob (<paramref name="recoveryPassword"/>, <paramref name="backupPin"/>) and writes the objects
-    /// <see cref="Carries"/> admits onto <paramref name="target"/> (PIN verified and writes authorized by the caller).
-    /// The report says what was written; on a failed write everything was rolled back.
+    /// Opens an escrow blob with <paramref name="recoveryPassword"/> and the backup's <paramref name="backupPin"/> and
+    /// returns every object the backup holds (the caller zeroes nothing: these are the cardholder's data objects).
     /// </summary>
-    public static TransferReport Restore(ReadOnlySpan<byte> blob, ReadOnlySpan<byte> recoveryPassword, string user, ReadOnlySpan<byte> backupPin, ICardObjects target)
+    public static IReadOnlyList<CardObject> OpenBackup(ReadOnlySpan<byte> blob, ReadOnlySpan<byte> recoveryPassword, string user, ReadOnlySpan<byte> backupPin)
     {
-        ArgumentNullException.ThrowIfNull(target);
         var file = EscrowEnvelope.Open(blob, recoveryPassword, user);
         string folder = Directory.CreateTempSubdirectory("cardkeep-escrow-").FullName;
         try
         {
             string path = Path.Combine(folder, "escrow.vsc");
             File.WriteAllBytes(path, file);
-            List<CardObject> objects;
+            using var backup = new VscCardObjects(VirtualSmartCard.Open(path, new VscOpenOptions()));
             try
             {
-                using var backup = new VscCardObjects(VirtualSmartCard.Open(path, new VscOpenOptions()));
-                try
-                {
-                    backup.Unlock(backupPin);
-                }
-                catch (PinException e)
-                {
-                    throw new AccountException(AccountFailure.WrongPin, $"the backup's PIN was not accepted: {e.Message}", e);
-                }
-
-                (objects, _) = Transfer.ReadAll(backup);
+                backup.Unlock(backupPin);
             }
-            catch (Exception e) when (e is VscException or Cards.CardFormatException)
+            catch (PinException e)
             {
-                throw new AccountException(AccountFailure.Escrow, $"the escrowed backup is not a usable VSC: {e.Message}", e);
+                throw new AccountException(AccountFailure.WrongPin, $"the backup's PIN (the old card's PIN when it was backed up) was not accepted: {e.Message}", e);
             }
 
-            return Transfer.WriteAll(target, [.. objects.Where(o => Carries(o.Tag))]);
+            return Transfer.ReadAll(backup).Objects;
+        }
+        catch (Exception e) when (e is VscException or Cards.CardFormatException)
+        {
+            throw new AccountException(AccountFailure.Escrow, $"the escrowed backup is not a usable VSC: {e.Message}", e);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(file);
             Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Morph: writes the objects <see cref="Carries"/> admits onto <paramref name="target"/> (PIN verified and writes
+    /// authorized by the caller), each read back and compared; on a failed write everything written is rolled back.
+    /// </summary>
+    public static TransferReport WriteCarried(IEnumerable<CardObject> objects, ICardObjects target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        return Transfer.WriteAll(target, [.. objects.Where(o => Carries(o.Tag))]);
+    }
+
+    /// <summary>The issuer certificate of the TRK1 trust anchor (5FFF14) among <paramref name="objects"/>, or null.</summary>
+    public static byte[]? IssuerCertificate(IEnumerable<CardObject> objects)
+    {
+        var anchor = objects.FirstOrDefault(o => o.Tag == PivDataObject.CardKeepTrustAnchor.Tag);
+        try
+        {
+            return anchor is null ? null : Tokens.TokenIdentity.DecodeObject(anchor.Value).IssuerCertificate;
+        }
+        catch (Tokens.TokenException)
+        {
+            return null;
         }
     }
 
