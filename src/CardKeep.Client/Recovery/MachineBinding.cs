@@ -34,17 +34,23 @@ public sealed record MachineBinding
     /// <summary>The registered card, or null when none is (card revoked, replacement pending).</summary>
     public RegisteredCard? Card { get; init; }
 
-    /// <summary>Verifiers of the access keys that open this computer (normally one).</summary>
-    public IReadOnlyList<SecretVerifier> AccessKeys { get; init; } = [];
+    /// <summary>
+    /// Verifiers of the access keys that open this computer (normally one), in the server's format
+    /// (<see cref="CardKeep.Protocol.Recovery.AccessKeyVerifier"/>: <c>pbkdf2-sha256$ITERATIONS$SALT$HASH</c>).
+    /// </summary>
+    public IReadOnlyList<string> AccessKeys { get; init; } = [];
 
-    /// <summary>Verifiers of access keys already used here: refused even when the server still accepts them.</summary>
-    public IReadOnlyList<SecretVerifier> UsedAccessKeys { get; init; } = [];
+    /// <summary>Verifiers of access keys already used here: refused even while the server still accepts them.</summary>
+    public IReadOnlyList<string> UsedAccessKeys { get; init; } = [];
 
     /// <summary>The emergency kit's verifier, when a kit was made for this computer.</summary>
     public KitVerifier? Kit { get; init; }
 
     /// <summary>Login state: card reported lost, rotation still owed to the server.</summary>
     public MachineState State { get; init; } = new();
+
+    /// <summary>How hard the gate brakes guessing at this computer.</summary>
+    public GatePolicy Policy { get; init; } = new();
 
     /// <summary>Consecutive failed access-key or kit attempts at this computer, and the lock they caused.</summary>
     public GateThrottle Throttle { get; init; } = new();
@@ -70,12 +76,6 @@ public sealed record RegisteredCard(string Serial, string AuthenticationKey, str
             cardAuthenticationKeySpki.IsEmpty ? null : Convert.ToBase64String(cardAuthenticationKeySpki));
 }
 
-/// <summary>
-/// A PBKDF2-SHA256 verifier of a secret: <c>Hash = PBKDF2(secret, Salt, Iterations, 32)</c>, all base64. Built and
-/// checked by <see cref="MachineSecrets"/>.
-/// </summary>
-public sealed record SecretVerifier(string Id, string Salt, int Iterations, string Hash, DateTimeOffset Created);
-
 /// <summary>The emergency kit this computer accepts: its id and the SHA-256 of the kit's 256-bit random secret (base64).</summary>
 public sealed record KitVerifier(string KitId, string SecretHash, DateTimeOffset Created);
 
@@ -98,4 +98,19 @@ public sealed record GateThrottle
     public int Failures { get; init; }
 
     public DateTimeOffset? LockedUntil { get; init; }
+}
+
+/// <summary>
+/// The gate's brake on guessing at this computer (the server throttles its own checks separately): every failed access
+/// key or kit passphrase waits <see cref="FailureDelayMilliseconds"/> × the number of consecutive failures (at most 5×),
+/// and <see cref="LockAfterFailures"/> consecutive failures refuse every attempt for <see cref="LockoutSeconds"/>, even
+/// the right one. The card still opens the computer during a lockout.
+/// </summary>
+public sealed record GatePolicy
+{
+    public int FailureDelayMilliseconds { get; init; } = 1000;
+
+    public int LockAfterFailures { get; init; } = 5;
+
+    public int LockoutSeconds { get; init; } = 300;
 }

@@ -58,7 +58,7 @@ public sealed record MachineStoreOptions
 /// <code>
 /// var store = new MachineStore(MachineStore.DefaultDirectory());
 /// store.Save(new MachineBinding { User = "alice", MachineId = id, MachineSecret = secret, ServerUrls = [url],
-///     Card = RegisteredCard.From(serial, spki9a, spki9e), AccessKeys = [MachineSecrets.AccessKeyVerifier(accessKey)] });
+///     Card = RegisteredCard.From(serial, spki9a, spki9e), }.WithAccessKey(accessKey));
 /// </code>
 /// </example>
 public sealed class MachineStore

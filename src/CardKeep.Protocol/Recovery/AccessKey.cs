@@ -152,43 +152,65 @@ public sealed class AccessKey : IDisposable
 }
 
 /// <summary>
-/// The stored form of an access key: <c>pbkdf2-sha256$ITERATIONS$SALT$HASH</c> (salt 16 bytes, hash 32 bytes, both
-/// base64). The server and the machine keep only this. Why PBKDF2 and no server pepper: the key has 128 random bits, so a
-/// slow KDF is not what protects it; a per-key random salt stops precomputation and linking equal keys, a moderate
-/// iteration count (<see cref="DefaultIterations"/>) costs little, and the machine's gate must check the key offline, where a
-/// server pepper is not available: one format for both sides.
+/// The stored form of an access key: <c>pbkdf2-sha256$ITERATIONS$SALT$HASH</c> (<see cref="SecretVerifier"/>). The server
+/// and the machine keep only this. Why PBKDF2 and no server pepper: the key has 128 random bits, so a slow KDF is not what
+/// protects it; a per-key random salt stops precomputation and linking equal keys, a moderate iteration count
+/// (<see cref="DefaultIterations"/>) costs little, and the machine's gate must check the key offline, where a server pepper
+/// is not available: one format for both sides.
 /// </summary>
 public static class AccessKeyVerifier
 {
     /// <summary>Iterations used unless the caller chooses (keys are random: this is defence in depth, not the protection).</summary>
     public const int DefaultIterations = 10_000;
 
-    private const string Scheme = "pbkdf2-sha256";
-    private const int SaltBytes = 16;
-    private const int HashBytes = 32;
-
     /// <summary>A verifier for <paramref name="key"/> with a fresh salt from <paramref name="random"/>.</summary>
     public static string Create(AccessKey key, RandomNumberGenerator random, int iterations = DefaultIterations)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(random);
-        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
-        var salt = new byte[SaltBytes];
-        random.GetBytes(salt);
-        var hash = Rfc2898DeriveBytes.Pbkdf2(key.Bytes, salt, iterations, HashAlgorithmName.SHA256, HashBytes);
-        return string.Create(CultureInfo.InvariantCulture, $"{Scheme}${iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}");
+        return SecretVerifier.Create(key.Bytes, random, iterations);
     }
 
     /// <summary>True when <paramref name="key"/> matches <paramref name="verifier"/> (constant-time compare). A malformed verifier never matches.</summary>
     public static bool Verify(AccessKey key, string? verifier)
     {
         ArgumentNullException.ThrowIfNull(key);
+        return SecretVerifier.Verify(key.Bytes, verifier);
+    }
+
+    /// <summary>True when <paramref name="verifier"/> has the verifier format (for a store that must fail closed when damaged).</summary>
+    public static bool IsWellFormed(string? verifier) => SecretVerifier.IsWellFormed(verifier);
+}
+
+/// <summary>
+/// PBKDF2-SHA256 verifiers of secrets (access keys, recovery passwords, challenge answers):
+/// <c>pbkdf2-sha256$ITERATIONS$SALT$HASH</c>, salt 16 random bytes, hash 32 bytes, both base64; compared in constant time.
+/// </summary>
+public static class SecretVerifier
+{
+    private const string Scheme = "pbkdf2-sha256";
+    private const int SaltBytes = 16;
+    private const int HashBytes = 32;
+
+    /// <summary>A verifier of <paramref name="secret"/> with a fresh salt.</summary>
+    public static string Create(ReadOnlySpan<byte> secret, RandomNumberGenerator random, int iterations)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
+        var salt = new byte[SaltBytes];
+        random.GetBytes(salt);
+        var hash = Rfc2898DeriveBytes.Pbkdf2(secret, salt, iterations, HashAlgorithmName.SHA256, HashBytes);
+        return string.Create(CultureInfo.InvariantCulture, $"{Scheme}${iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}");
+    }
+
+    /// <summary>True when <paramref name="secret"/> matches. A malformed verifier never matches (and costs no KDF).</summary>
+    public static bool Verify(ReadOnlySpan<byte> secret, string? verifier)
+    {
         if (!TryParse(verifier, out var iterations, out var salt, out var expected))
         {
             return false;
         }
 
-        var actual = Rfc2898DeriveBytes.Pbkdf2(key.Bytes, salt, iterations, HashAlgorithmName.SHA256, HashBytes);
+        var actual = Rfc2898DeriveBytes.Pbkdf2(secret, salt, iterations, HashAlgorithmName.SHA256, HashBytes);
         try
         {
             return CryptographicOperations.FixedTimeEquals(actual, expected);
@@ -199,7 +221,7 @@ public static class AccessKeyVerifier
         }
     }
 
-    /// <summary>True when <paramref name="verifier"/> has the verifier format (for a store that must fail closed when damaged).</summary>
+    /// <summary>True when <paramref name="verifier"/> has the verifier format.</summary>
     public static bool IsWellFormed(string? verifier) => TryParse(verifier, out _, out _, out _);
 
     private static bool TryParse(string? verifier, out int iterations, out byte[] salt, out byte[] hash)
