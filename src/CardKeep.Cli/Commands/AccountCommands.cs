@@ -115,10 +115,10 @@ internal static class AccountCommands
                 registered = await client.RegisterAsync(new RegisterRequest(Text(activation), username, Text(passwordBytes), parse.GetValue(question)!, Text(answerBytes),
                     parse.GetValue(fullName), parse.GetValue(email), new MachineRegistration(id, serial, machineSecret),
                     new CardRegistration(opened.Id, spki, opened.TokenSerial(), nonce, proof)), cancellationToken);
-                boundCard = RegisteredCard.From(opened.Id, spki, []);
+                boundCard = CardCheck.Describe(opened.Session);
             }
 
-            store.Save(new MachineBinding
+            store.Save(WithAccessKey(new MachineBinding
             {
                 ServerUrls = [uri.ToString()],
                 MachineId = registered.MachineId,
@@ -127,8 +127,7 @@ internal static class AccountCommands
                 User = local,
                 Account = local == username ? null : username,
                 Card = boundCard,
-                AccessKeys = [MachineSecrets.AccessKeyVerifier(registered.AccessKey)],
-            });
+            }, registered.AccessKey));
             Console.WriteLine($"registered {username} at {uri} with card {registered.CardSerial}; this computer is '{registered.MachineId}' (binding in {store.Directory})");
             await RegisterTokenAsync(parse, uri, username, registered.TokenActivationCode, parse.GetValue(noToken), Reader(parse.GetValue(card)!), pinBytes, mgmt, cancellationToken);
             PrintAccessKey(registered.AccessKey, registered.MachineId);
@@ -266,7 +265,7 @@ internal static class AccountCommands
 
             foreach (var e in log.Entries)
             {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{e.Seq,4} {e.Time:u} {e.Kind,-22} {e.Details.GetRawText()}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{e.Seq,4} {e.Time:u} {e.Kind,-22} {e.Details}"));
             }
 
             Console.WriteLine(log.ChainValid && linked
@@ -416,7 +415,7 @@ internal static class AccountCommands
                     }
                 }
 
-                var registeredKey = RegisteredCard.From(card.Id, spki, []);
+                var registeredKey = CardCheck.Describe(card.Session);
                 if (binding is not null)
                 {
                     UpdateBinding(registeredKey, replaced, temporary);
@@ -598,11 +597,17 @@ internal static class AccountCommands
         }
     }
 
-    private static MachineBinding WithAccessKey(MachineBinding binding, string accessKey) => binding with
+    /// <summary>The binding with <paramref name="accessKey"/> as its access key; the keys it replaces are kept as used (refused here).</summary>
+    private static MachineBinding WithAccessKey(MachineBinding binding, string accessKey)
     {
-        AccessKeys = [MachineSecrets.AccessKeyVerifier(accessKey)],
-        UsedAccessKeys = [.. binding.UsedAccessKeys, .. binding.AccessKeys],
-    };
+        if (!AccessKey.TryParse(accessKey, out var parsed, out string error))
+        {
+            throw new AccountException(AccountFailure.Server, $"the server issued an access key this client cannot read: {error}");
+        }
+
+        using var key = parsed!;
+        return binding.WithAccessKey(key) with { UsedAccessKeys = [.. binding.UsedAccessKeys, .. binding.AccessKeys] };
+    }
 
     private static void PrintAccessKey(string accessKey, string machineId)
     {

@@ -70,24 +70,8 @@ public sealed class AccountCard : IDisposable
     }
 
     /// <summary>DER SubjectPublicKeyInfo of the 9A key: from its certificate, else from the key's metadata.</summary>
-    public byte[] AuthenticationKey()
-    {
-        if (_piv.ReadCertificateBytes(PivSlot.Authentication) is { } der)
-        {
-            using var certificate = X509CertificateLoader.LoadCertificate(der);
-            return certificate.PublicKey.ExportSubjectPublicKeyInfo();
-        }
-
-        try
-        {
-            return _piv.GetMetadata(PivSlot.Authentication).PublicKey?.ToSubjectPublicKeyInfo()
-                ?? throw new AccountException(AccountFailure.CardUnusable, $"the card in '{Reader}' has no PIV Authentication (9A) key");
-        }
-        catch (CardStatusException e)
-        {
-            throw new AccountException(AccountFailure.CardUnusable, $"the card in '{Reader}' has no PIV Authentication (9A) key with a certificate", e);
-        }
-    }
+    public byte[] AuthenticationKey() => CardCheck.ReadPublicKey(_piv, PivSlot.Authentication)
+        ?? throw new AccountException(AccountFailure.CardUnusable, $"the card in '{Reader}' has no PIV Authentication (9A) key with a certificate or public key");
 
     /// <summary>
     /// The card's proof for <paramref name="purpose"/> (<see cref="CardProofPurpose"/>): the 9A key signs
@@ -142,24 +126,7 @@ public sealed class AccountCard : IDisposable
         _context?.Dispose();
     }
 
-    private static string ReadId(PivSession piv)
-    {
-        try
-        {
-            return piv.GetSerial().ToString(CultureInfo.InvariantCulture);
-        }
-        catch (CardException)
-        {
-            // Not a YubiKey-style card: the CHUID's card UUID names it.
-        }
-
-        try
-        {
-            return piv.ReadChuid() is { } chuid ? "uuid:" + Convert.ToHexStringLower(chuid.CardUuidBytes.Span) : throw new AccountException(AccountFailure.CardUnusable, "the card has neither a serial nor a CHUID");
-        }
-        catch (CardException e)
-        {
-            throw new AccountException(AccountFailure.CardUnusable, "the card has neither a serial nor a readable CHUID", e);
-        }
-    }
+    private static string ReadId(PivSession piv) => CardCheck.ReadSerial(piv) is { } id && id != "unknown"
+        ? id
+        : throw new AccountException(AccountFailure.CardUnusable, "the card has neither a serial nor a readable CHUID");
 }

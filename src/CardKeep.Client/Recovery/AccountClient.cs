@@ -263,8 +263,8 @@ public sealed record AccountCardInfo(string Serial, string? PublicKeySha256, str
 /// <summary>The audit log and the server's verdict on its hash chain.</summary>
 public sealed record AuditLog(bool ChainValid, IReadOnlyList<AuditEntry> Entries);
 
-/// <summary>One audit entry; <see cref="Details"/> is a small JSON object without secrets.</summary>
-public sealed record AuditEntry(long Seq, DateTimeOffset Time, string Kind, JsonElement Details, string? PrevHash, string? Hash);
+/// <summary>One audit entry; <see cref="Details"/> is a small JSON object (as text) without secrets.</summary>
+public sealed record AuditEntry(long Seq, DateTimeOffset Time, string Kind, string Details, string? PrevHash, string? Hash);
 
 /// <summary>What the server says about the stored escrow blob.</summary>
 public sealed record EscrowInfo(long Size, string Sha256, DateTimeOffset UpdatedAt);
