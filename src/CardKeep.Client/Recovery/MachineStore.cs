@@ -32,6 +32,9 @@ public sealed record MachineStoreOptions
     /// <summary>The uid that must own the folder and its files: root (0). Unit tests that do not run as root set their own.</summary>
     public uint RequiredOwner { get; init; }
 
+    /// <summary>Options requiring this process's own uid as the owner (unit tests that run without root).</summary>
+    public static MachineStoreOptions ForCurrentUser() => new() { RequiredOwner = LibC.GetEuid() };
+
     /// <summary>How long <see cref="MachineStore.Update"/> waits for another process's update to finish.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
