@@ -73,8 +73,8 @@ internal static class AccountCommands
         var user = UserOption(required: true);
         var card = new Option<string>("--card") { Description = "The card: a reader (name, index or unique substring; 'reader:' prefix allowed)", Required = true };
         var question = new Option<string>("--question") { Description = "Your challenge question (an extra signal at recovery, never enough alone)", Required = true };
-        var fullName = new Option<string?>("--full-name") { Description = "Your full name" };
-        var email = new Option<string?>("--email") { Description = "Your e-mail address (lockout notices)" };
+        var fullName = new Option<string>("--full-name") { Description = "Your full name", Required = true };
+        var email = new Option<string>("--email") { Description = "Your e-mail address (lockout notices)", Required = true };
         var machineSerial = new Option<string?>("--machine-serial") { Description = "This computer's serial (default /sys/class/dmi/id/product_serial)" };
         var machineId = new Option<string?>("--machine-id") { Description = "This computer's id at the server (default /etc/machine-id); recover with it from another computer" };
         var localUser = new Option<string?>("--local-user") { Description = "The login (PAM_USER) the gate guards with this card (default: --user)" };

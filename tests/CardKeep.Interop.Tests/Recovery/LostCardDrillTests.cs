@@ -66,7 +66,7 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
         // Register: account, card, this computer. The access key is printed once.
         var registered = await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin), ("CARDKEEP_ACTIVATION_CODE", await ActivationCodeAsync(account))),
             "account", "register", "--server", _url, "--user", account, "--card", oldCard.Reader, "--question", "first pet?",
-            "--full-name", "Drill User", "--machine-serial", "SN-DRILL-1", "--machine-id", "my-computer");
+            "--full-name", "Drill User", "--email", "drill@example.org", "--machine-serial", "SN-DRILL-1", "--machine-id", "my-computer");
         string firstKey = AccessKeyIn(registered.StdOut);
         Assert.Contains("TRK1: the card's token is registered", registered.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain(Password, registered.All, StringComparison.Ordinal);
@@ -164,7 +164,7 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
         string machine = Path.Combine(_home, "brute-machine");
         await OkAsync(Mine(machine, ("CARDKEEP_PIN", Pin), ("CARDKEEP_ACTIVATION_CODE", await ActivationCodeAsync("brute"))),
             "account", "register", "--server", _url, "--user", "brute", "--card", card.Reader, "--question", "first pet?",
-            "--machine-serial", "SN-BRUTE", "--machine-id", "brute-pc", "--no-token");
+            "--full-name", "Brute Force", "--email", "brute@example.org", "--machine-serial", "SN-BRUTE", "--machine-id", "brute-pc", "--no-token");
 
         string other = Path.Combine(_home, "brute-other");
         for (int i = 1; i <= 3; i++)
@@ -214,7 +214,7 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
     {
         string service = "cardkeep-drill-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
         await File.WriteAllTextAsync(Path.Combine("/etc/pam.d", service),
-            $"auth required pam_exec.so expose_authtok /usr/bin/dotnet {CardKeepCli.DllPath} gate --machine-dir {machineDir}\n" +
+            $"auth required pam_exec.so expose_authtok /usr/bin/dotnet {CardKeepCli.DllPath} gate --pam --machine-dir {machineDir}\n" +
             "account required pam_permit.so\n");
         return service;
     }
