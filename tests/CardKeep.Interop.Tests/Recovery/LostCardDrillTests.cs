@@ -157,15 +157,19 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task BruteForce_WrongRecoveryPasswords_LockTheAccount_RightOneRefusedUntilLockoutEnds()
+    public async Task BruteForce_WrongPasswordsAndAccessKeys_Lock_RightOneRefusedUntilLockoutEnds()
     {
+        using var user = await TestUser.CreateAsync();
         using var card = new VirtualCardOnReader();
         await card.GenerateWithCertificateAsync("9a", "ECCP256", "brute 9a");
         string machine = Path.Combine(_home, "brute-machine");
         await OkAsync(Mine(machine, ("CARDKEEP_PIN", Pin), ("CARDKEEP_ACTIVATION_CODE", await ActivationCodeAsync("brute"))),
             "account", "register", "--server", _url, "--user", "brute", "--card", card.Reader, "--question", "first pet?",
-            "--full-name", "Brute Force", "--email", "brute@example.org", "--machine-serial", "SN-BRUTE", "--machine-id", "brute-pc", "--no-token");
+            "--full-name", "Brute Force", "--email", "brute@example.org", "--machine-serial", "SN-BRUTE", "--machine-id", "brute-pc",
+            "--local-user", user.Name, "--no-token");
+        card.Eject();
 
+        // Recovery passwords: three wrong ones lock the account (this server: LockAfterFailures 3, LockoutMinutes 1).
         string other = Path.Combine(_home, "brute-other");
         for (int i = 1; i <= 3; i++)
         {
@@ -187,12 +191,34 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("sign-in failed", unknown.StdErr, StringComparison.Ordinal);
 
-        // After the lockout (1 minute in this server's settings) the right password works again.
+        // After the lockout the right password works again: an access key only the server knows yet.
         await Task.Delay(TimeSpan.FromSeconds(62));
-        var after = await OkAsync(Theirs(other), "account", "recover", "--server", _url, "--user", "brute", "--machine", "brute-pc");
-        Assert.Matches(AccessKeyPattern(), after.StdOut);
+        string recovered = AccessKeyIn((await OkAsync(Theirs(other), "account", "recover", "--server", _url, "--user", "brute", "--machine", "brute-pc")).StdOut);
+
+        // Access keys at the login: well-formed but wrong keys go to the server, which locks after three; the right key
+        // is then refused too, and opens the computer once the lockout is over.
+        string service = await WritePamServiceAsync(machine);
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                using var random = RandomNumberGenerator.Create();
+                using var guess = Protocol.Recovery.AccessKey.Generate(random);
+                await AssertGateAsync(service, user.Name, stdin: guess + "\n", allowed: false, $"wrong access key {i + 1}");
+            }
+
+            await AssertGateAsync(service, user.Name, stdin: recovered + "\n", allowed: false, "the right access key during the lockout");
+            await Task.Delay(TimeSpan.FromSeconds(62));
+            await AssertGateAsync(service, user.Name, stdin: recovered + "\n", allowed: true, "the right access key after the lockout");
+        }
+        finally
+        {
+            File.Delete(Path.Combine("/etc/pam.d", service));
+        }
+
         var audit = await OkAsync(Mine(machine), "account", "audit");
         Assert.Contains("lockout", audit.StdOut, StringComparison.Ordinal);
+        Assert.Contains("access-key-used", audit.StdOut, StringComparison.Ordinal);
     }
 
     private async Task<LiveProcess> StartServerAsync(int lockAfterFailures)
