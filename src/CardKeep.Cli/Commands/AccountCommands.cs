@@ -96,6 +96,13 @@ internal static class AccountCommands
             string id = parse.GetValue(machineId) ?? DefaultMachineId();
             string serial = parse.GetValue(machineSerial) ?? DefaultMachineSerial();
             string local = parse.GetValue(localUser) ?? username;
+            if (store.Exists)
+            {
+                throw new UsageException($"this computer is already bound ({store.Directory}); 'cardkeep gate status' shows to whom, 'cardkeep account replace-card' changes its card");
+            }
+
+            // The store must be writable (root) before the server creates anything: no account without its binding.
+            using var held = store.Lock();
             using var secrets = new SecretBag();
             var activation = secrets.Add(code.Read(parse));
             var pinBytes = secrets.Add(ReadPin(parse, pin));
@@ -256,10 +263,11 @@ internal static class AccountCommands
             string token = await signIn.SignInAsync(parse, client, username, cancellationToken);
             var log = await client.AuditAsync(token, cancellationToken);
             await client.LogoutAsync(token, cancellationToken);
-            bool linked = AuditChain.Linked(log.Entries);
+            int? broken = AuditVerifier.FirstBroken(username, log.Entries);
+            bool linked = broken is null;
             if (parse.GetValue(CliSupport.JsonOption))
             {
-                CliSupport.WriteJson(new { chainValid = log.ChainValid, linked, entries = log.Entries });
+                CliSupport.WriteJson(new { chainValid = log.ChainValid, verifiedHere = linked, firstBroken = broken, entries = log.Entries });
                 return log.ChainValid && linked ? ExitCodes.Ok : ExitCodes.Failed;
             }
 
@@ -269,8 +277,8 @@ internal static class AccountCommands
             }
 
             Console.WriteLine(log.ChainValid && linked
-                ? $"hash chain verifies: {log.Entries.Count} entries, head {Short(log.Entries.Count > 0 ? log.Entries[^1].Hash : null)}"
-                : "HASH CHAIN BROKEN: the log was changed after it was written; tell your administrator");
+                ? $"hash chain verifies (checked by the server and recomputed here): {log.Entries.Count} entries, head {Short(log.Entries.Count > 0 ? log.Entries[^1].Hash : null)}"
+                : $"HASH CHAIN BROKEN{(broken is int at ? $" at entry {at}" : " (the server's head check failed)")}: the log was changed after it was written; tell your administrator");
             return log.ChainValid && linked ? ExitCodes.Ok : ExitCodes.Failed;
         }));
         return command;
@@ -786,22 +794,5 @@ internal sealed class SecretBag : IDisposable
         {
             CryptographicOperations.ZeroMemory(s);
         }
-    }
-}
-
-/// <summary>The client's own check of the audit log's links: each entry's prevHash is the previous entry's hash.</summary>
-internal static class AuditChain
-{
-    public static bool Linked(IReadOnlyList<AuditEntry> entries)
-    {
-        for (int i = 1; i < entries.Count; i++)
-        {
-            if (entries[i].PrevHash != entries[i - 1].Hash || entries[i].Seq != entries[i - 1].Seq + 1)
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }

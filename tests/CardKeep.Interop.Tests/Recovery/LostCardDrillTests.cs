@@ -97,6 +97,15 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
             await newCard.GenerateWithCertificateAsync("9a", "ECCP256", account + " new 9a");
             await newCard.GenerateWithCertificateAsync("9e", "ECCP256", account + " new 9e");
             Assert.Equal(0, (await newCard.PivToolAsync("-a", "change-pin", "-P", Pin, "-N", NewPin)).ExitCode);
+            // A replacement that cannot finish (the backup's PIN is wrong) stops before anything changed.
+            var refused = await RunAsync(Mine(myComputer, ("CARDKEEP_PIN", NewPin), ("CARDKEEP_BACKUP_PIN", "999999"), ("CARDKEEP_AGENT_API", agent.ApiSocketPath)),
+                "account", "replace-card", "--new-card", newCard.Reader);
+            Assert.True(refused.ExitCode == 1, refused.ToString());
+            Assert.Contains("backup's PIN", refused.StdErr, StringComparison.Ordinal);
+            Assert.DoesNotContain("999999", refused.All, StringComparison.Ordinal);
+            var unchanged = JsonDocument.Parse((await OkAsync(Mine(myComputer), "account", "cards", "--json")).StdOut).RootElement;
+            Assert.Equal("active", Assert.Single(unchanged.EnumerateArray()).GetProperty("state").GetString());
+
             var replaced = await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", NewPin), ("CARDKEEP_BACKUP_PIN", Pin), ("CARDKEEP_AGENT_API", agent.ApiSocketPath)),
                 "account", "replace-card", "--new-card", newCard.Reader);
             Assert.Contains("the old card is revoked (1 TRK1 token(s) revoked)", replaced.StdOut, StringComparison.Ordinal);
@@ -142,7 +151,7 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
             Assert.Equal("revoked", states[oldCard.Card.Serial.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             Assert.Equal("active", states[newCard.Card.Serial.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             var audit = await OkAsync(Mine(myComputer), "account", "audit");
-            Assert.Contains("hash chain verifies", audit.StdOut, StringComparison.Ordinal);
+            Assert.Contains("hash chain verifies (checked by the server and recomputed here)", audit.StdOut, StringComparison.Ordinal);
             foreach (string kind in new[] { "registered", "escrow-uploaded", "recovered", "card-replaced" })
             {
                 Assert.Contains(kind, audit.StdOut, StringComparison.Ordinal);
