@@ -44,6 +44,7 @@ internal static class AccountCommands
         account.Add(CardsCommand());
         account.Add(Audit());
         account.Add(BackupCard());
+        account.Add(RevokeCard());
         account.Add(ReplaceCard());
         root.Add(account);
     }
@@ -331,6 +332,64 @@ internal static class AccountCommands
         return command;
     }
 
+    private static Command RevokeCard()
+    {
+        var server = ServerOption();
+        var user = UserOption(required: false);
+        var serial = new Argument<string?>("SERIAL") { Description = "The lost card's serial (default: the card this computer is bound to)", Arity = ArgumentArity.ZeroOrOne };
+        var password = Password();
+        var answer = Answer();
+        var command = new Command("revoke-card", "Report a card lost: the server revokes it at once (sign-in, TRK1 tokens), the gate and the agent stop accepting it; get a new one with 'replace-card'")
+        {
+            server, user, serial, password.Option, answer.Option,
+        };
+        command.SetAction((parse, cancellationToken) => GuardAsync(async () =>
+        {
+            var store = Store(parse);
+            MachineBinding? binding = store.Exists ? store.Load() : null;
+            var (uri, username) = Target(parse, server, user);
+            string lost = parse.GetValue(serial) ?? binding?.Card?.Serial ?? throw new UsageException("give the card's SERIAL ('account cards' lists them)");
+            using var client = new AccountClient(uri);
+            string token = await PasswordSignInAsync(parse, client, username, password, answer, cancellationToken);
+            var revoked = await client.RevokeCardAsync(token, lost, cancellationToken);
+            await client.LogoutAsync(token, cancellationToken);
+            Console.WriteLine($"card {revoked.Serial} is {revoked.State} at the server: it signs in nowhere and its TRK1 tokens are refused");
+            if (binding?.Card?.Serial == lost)
+            {
+                store.Update(b => b with { Card = null, State = b.State with { CardLost = true, Changed = DateTimeOffset.UtcNow } });
+                Console.WriteLine("machine binding: the gate refuses that card now; until a new card is registered this computer opens with its access key");
+            }
+
+            WithdrawFromAgent(parse, binding?.User ?? username, lost);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>Tells the agent (when one runs) that a card is no longer the user's.</summary>
+    private static bool WithdrawFromAgent(ParseResult parse, string localUser, string serial)
+    {
+        string socket = parse.GetValue(AgentApiOption) ?? ApiClient.DefaultSocket();
+        try
+        {
+            using var removed = ApiClient.Call(socket, "unenroll-card", w =>
+            {
+                w.WriteString("serial", serial);
+                w.WriteString("user", localUser);
+            });
+            bool ok = removed.RootElement.GetProperty("ok").GetBoolean();
+            Console.WriteLine(ok
+                ? removed.RootElement.GetProperty("removed").GetBoolean() ? $"agent: card {serial} withdrawn" : $"agent: card {serial} was not enrolled"
+                : $"agent: {removed.RootElement.GetProperty("error").GetString()}");
+            return ok;
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            Console.WriteLine($"agent: not running at {socket}");
+            return false;
+        }
+    }
+
     private static Command ReplaceCard()
     {
         var server = ServerOption();
@@ -521,18 +580,14 @@ internal static class AccountCommands
         {
             string socket = parse.GetValue(AgentApiOption) ?? ApiClient.DefaultSocket();
             string localUser = binding?.User ?? username;
+            if (oldSerial is not null && !WithdrawFromAgent(parse, localUser, oldSerial))
+            {
+                Console.WriteLine("agent: enroll the new card later with 'cardkeep agent enroll-card'");
+                return;
+            }
+
             try
             {
-                if (oldSerial is not null)
-                {
-                    using var removed = ApiClient.Call(socket, "unenroll-card", w =>
-                    {
-                        w.WriteString("serial", oldSerial);
-                        w.WriteString("user", localUser);
-                    });
-                    ReportAgent(removed, $"agent: card {oldSerial} withdrawn");
-                }
-
                 using var enrolled = ApiClient.Call(socket, "enroll-card", w =>
                 {
                     w.WriteString("reader", reader);

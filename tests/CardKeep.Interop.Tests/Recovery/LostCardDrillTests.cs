@@ -166,6 +166,47 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LostCard_ReportedLost_IsRefusedAtOnceByGateServerTokenAndAgent()
+    {
+        using var user = await TestUser.CreateAsync();
+        using var agent = await RunningAgent.StartAsync();
+        using var card = new VirtualCardOnReader();
+        string myComputer = Path.Combine(_home, "lost-computer");
+        await card.GenerateWithCertificateAsync("9a", "ECCP256", user.Name + " 9a");
+        await card.GenerateWithCertificateAsync("9e", "ECCP256", user.Name + " 9e");
+        await OkAsync(Env(), "token", "provision", "--reader", card.Reader);
+        Assert.Equal(0, (await agent.CliAsync(user, ["agent", "enroll-card", "--reader", card.Reader], new Dictionary<string, string?> { ["CARDKEEP_PIN"] = Pin })).ExitCode);
+        var registered = await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin), ("CARDKEEP_ACTIVATION_CODE", await ActivationCodeAsync(user.Name))),
+            "account", "register", "--server", _url, "--user", user.Name, "--card", card.Reader, "--question", "first pet?",
+            "--full-name", "Lost Card", "--email", "lost@example.org", "--machine-serial", "SN-LOST", "--machine-id", "lost-pc");
+        string accessKey = AccessKeyIn(registered.StdOut);
+        string service = await WritePamServiceAsync(myComputer);
+        try
+        {
+            await AssertGateAsync(service, user.Name, stdin: "\n", allowed: true, "the card before it was reported");
+
+            // Reported lost (the card may be in a thief's hands, still in a reader): dead everywhere at once.
+            var revoked = await OkAsync(Mine(myComputer, ("CARDKEEP_AGENT_API", agent.ApiSocketPath)), "account", "revoke-card");
+            Assert.Contains($"card {card.Card.Serial} is revoked", revoked.StdOut, StringComparison.Ordinal);
+            Assert.Contains($"agent: card {card.Card.Serial} withdrawn", revoked.StdOut, StringComparison.Ordinal);
+            await AssertGateAsync(service, user.Name, stdin: "\n", allowed: false, "the reported card");
+            var signIn = await RunAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin)), "account", "cards", "--card", card.Reader);
+            Assert.True(signIn.ExitCode == 1 && signIn.StdErr.Contains("sign-in failed", StringComparison.Ordinal), signIn.ToString());
+            var session = await RunAsync(Env(("CARDKEEP_PIN", Pin)), "token", "session", "--server", _url, "--reader", card.Reader);
+            Assert.True(session.ExitCode == 1, session.ToString());
+            var login = await agent.CliAsync(user, ["login", "--reader", card.Reader], new Dictionary<string, string?> { ["CARDKEEP_PIN"] = Pin });
+            Assert.True(login.ExitCode != 0 && login.StdErr.Contains("not enrolled", StringComparison.Ordinal), login.ToString());
+
+            // The computer still opens with its access key (once), and urges a new card.
+            await AssertGateAsync(service, user.Name, stdin: accessKey + "\n", allowed: true, "the access key after the report");
+        }
+        finally
+        {
+            File.Delete(Path.Combine("/etc/pam.d", service));
+        }
+    }
+
+    [Fact]
     public async Task BruteForce_WrongPasswordsAndAccessKeys_Lock_RightOneRefusedUntilLockoutEnds()
     {
         using var user = await TestUser.CreateAsync();
