@@ -207,6 +207,46 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ForgottenCard_TemporaryCard_CarriesDataAndRights_OriginalStaysValid()
+    {
+        using var original = new VirtualCardOnReader();
+        string myComputer = Path.Combine(_home, "forgetful-computer");
+        await original.GenerateWithCertificateAsync("9a", "ECCP256", "forgetful 9a");
+        await original.GenerateWithCertificateAsync("9e", "ECCP256", "forgetful 9e");
+        await OkAsync(Env(), "token", "provision", "--reader", original.Reader);
+        await OkAsync(Env(), "card", "put", "reader:" + original.Reader, "url", "--text", Urls);
+        await OkAsync(Env(), "admin", "entitle", "--server", _url, "--user", "forgetful", "--app", "wiki");
+        await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin), ("CARDKEEP_ACTIVATION_CODE", await ActivationCodeAsync("forgetful"))),
+            "account", "register", "--server", _url, "--user", "forgetful", "--card", original.Reader, "--question", "first pet?",
+            "--full-name", "Forgetful", "--email", "forgetful@example.org", "--machine-serial", "SN-TEMP", "--machine-id", "temp-pc");
+        await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin)), "account", "backup-card", original.Reader);
+        original.Eject();
+
+        // Left at home: a temporary card for a few hours, the original is not revoked.
+        using var temporary = new VirtualCardOnReader();
+        await temporary.GenerateWithCertificateAsync("9a", "ECCP256", "temporary 9a");
+        var issued = await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin), ("CARDKEEP_BACKUP_PIN", Pin), ("CARDKEEP_AGENT_API", Path.Combine(_home, "no-agent.sock"))),
+            "account", "replace-card", "--new-card", temporary.Reader, "--temporary", "--hours", "2");
+        Assert.Contains($"temporary card {temporary.Card.Serial} is active until", issued.StdOut, StringComparison.Ordinal);
+        Assert.Contains("machine binding: unchanged", issued.StdOut, StringComparison.Ordinal);
+        Assert.Equal(Urls, Encoding.UTF8.GetString(temporary.Card.GetPublicObject(0x5FFF10) ?? []));
+        var config = JsonDocument.Parse((await OkAsync(Env(("CARDKEEP_PIN", Pin)), "token", "config", "--server", _url, "--reader", temporary.Reader,
+            "--client-dir", Path.Combine(_home, "temp-client"), "--json")).StdOut).RootElement;
+        Assert.Contains("wiki", config.GetProperty("entitlements").EnumerateArray().Select(e => e.GetProperty("application").GetString()));
+
+        // Back home: the original still signs in, opens the computer's gate binding, and its token still works.
+        temporary.Eject();
+        original.ReopenAndInsert();
+        var cards = JsonDocument.Parse((await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin)), "account", "cards", "--card", original.Reader, "--json")).StdOut).RootElement;
+        var byKind = cards.EnumerateArray().ToDictionary(c => c.GetProperty("serial").GetString()!, c => (Kind: c.GetProperty("kind").GetString(), State: c.GetProperty("state").GetString()));
+        Assert.Equal(("primary", "active"), byKind[original.Card.Serial.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.Equal("temporary", byKind[temporary.Card.Serial.ToString(System.Globalization.CultureInfo.InvariantCulture)].Kind);
+        await OkAsync(Env(("CARDKEEP_PIN", Pin)), "token", "session", "--server", _url, "--reader", original.Reader);
+        var status = await OkAsync(Mine(myComputer), "gate", "status", "--json");
+        Assert.Contains(original.Card.Serial.ToString(System.Globalization.CultureInfo.InvariantCulture), status.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BruteForce_WrongPasswordsAndAccessKeys_Lock_RightOneRefusedUntilLockoutEnds()
     {
         using var user = await TestUser.CreateAsync();
