@@ -16,6 +16,11 @@ internal static class CliApp
         ServerCommands.Add(root);
         AgentCommands.Add(root);
         GateCommands.Add(root);
+        if (OperatingSystem.IsLinux())
+        {
+            AccountCommands.Add(root);
+        }
+
         return root;
     }
 
