@@ -232,11 +232,4 @@ public interface IAccountStore
     /// <paramref name="participants"/> inside the same transaction. Any exception rolls everything back.
     /// </summary>
     Task<CardReplacementOutcome> ReplaceCardAsync(CardReplacementPlan plan, Func<IStoreTransaction, CardReplacementOutcome, Task>? participants, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Reports a card lost (portal): in one transaction the user's active card <paramref name="serial"/> becomes revoked,
-    /// its bearer sessions end, its TRK1 tokens are revoked and their serial blocked, and the audit entry is appended.
-    /// False (nothing changed) when the user has no such active card.
-    /// </summary>
-    Task<bool> RevokeCardAsync(string username, string serial, AuditEvent audit, long now, CancellationToken cancellationToken);
 }
