@@ -72,7 +72,7 @@ internal static class PortalEndpoints
 
             try
             {
-                await service.ReportLostAsync(p, form["serial"], http.RequestAborted).ConfigureAwait(false);
+                await service.RevokeCardAsync(form["serial"].ToString(), p, http.RequestAborted).ConfigureAwait(false);
                 return await AccountPageAsync(http, service, p, csrf, null, $"Card {form["serial"]} is revoked. Finish the replacement with your new card (below).").ConfigureAwait(false);
             }
             catch (AccountException e)

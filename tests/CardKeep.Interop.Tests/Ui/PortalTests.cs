@@ -134,7 +134,7 @@ public sealed class PortalTests : IAsyncLifetime, IDisposable
         await page.Locator($"#cards tr[data-serial='{serial}'] button.danger").ClickAsync();
         await Expect(page.Locator("p.notice").First).ToContainTextAsync("revoked");
         await Expect(page.Locator($"#cards tr[data-serial='{serial}'] td.state-revoked")).ToHaveTextAsync("revoked");
-        await Expect(page.Locator("#audit tr.audit-card-reported-lost")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#audit tr.audit-card-revoked")).ToHaveCountAsync(1);
         await Expect(page.Locator("#replace pre")).ToContainTextAsync("cardkeep account replace-card --server " + _url + " --user alice");
         var challenge = await PostAsync("/v1/account/challenge", new { username = "alice", cardSerial = serial, purpose = "login" });
         byte[] nonce = challenge.GetProperty("nonce").GetBytesFromBase64();
