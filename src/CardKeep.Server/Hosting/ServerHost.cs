@@ -125,6 +125,7 @@ public static class ServerHost
         EntitlementEndpoints.Map(app);
         GatewayEndpoints.Map(app);
         AccountEndpoints.Map(app);
+        Portal.PortalEndpoints.Map(app);
         return app;
     }
 
