@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using CardKeep.Protocol;
 using CardKeep.Server.Entitlements;
 using CardKeep.Server.Gateway;
+using CardKeep.Server.Records;
 using CardKeep.Server.Registration;
 using CardKeep.Server.Sessions;
 using CardKeep.Server.Storage;
@@ -91,6 +92,8 @@ public static class ServerHost
         services.AddHostedService(sp => sp.GetRequiredService<FailureRecorder>());
         services.AddSingleton<SessionService>();
         services.AddSingleton<GatewayService>();
+        services.AddSingleton(options.Records);
+        services.AddSingleton<RecordService>();
         services.AddHostedService<StartupChecks>();
         services.AddHttpClient(GatewayService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
@@ -119,6 +122,7 @@ public static class ServerHost
         SessionEndpoints.Map(app);
         EntitlementEndpoints.Map(app);
         GatewayEndpoints.Map(app);
+        RecordEndpoints.Map(app);
         return app;
     }
 
