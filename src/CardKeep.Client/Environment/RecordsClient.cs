@@ -92,7 +92,7 @@ public sealed class RecordsClient : IDisposable
     public Task RekeyAsync(RekeyDto rekey, CancellationToken cancellationToken = default) => SendAsync<object>(HttpMethod.Post, "rekey", rekey, cancellationToken);
 
     /// <summary>Metadata summary.</summary>
-    public Task<RecordSummaryDto> SummaryAsync(CancellationToken cancellationToken = default) => SendAsync<RecordSummaryDto>(HttpMethod.Get, "summary", null, cancellationToken);
+    public Task<RecordSummaryDto> SummaryAsync(CancellationToken cancellationToken = default) => SendAsync<RecordSummaryDto>(HttpMethod.Get, "../records-summary", null, cancellationToken);
 
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken, bool acceptConflict = false, bool acceptNotFound = false)
     {

@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using CardKeep.Protocol;
+using CardKeep.Server.Accounts;
 using CardKeep.Server.Entitlements;
 using CardKeep.Server.Gateway;
 using CardKeep.Server.Records;
@@ -92,8 +93,14 @@ public static class ServerHost
         services.AddHostedService(sp => sp.GetRequiredService<FailureRecorder>());
         services.AddSingleton<SessionService>();
         services.AddSingleton<GatewayService>();
+        services.AddSingleton(options.Accounts);
+        services.AddSingleton<AccountSecrets>();
+        services.AddSingleton<AccountThrottle>();
+        services.AddSingleton<AccountService>();
         services.AddSingleton(options.Records);
         services.AddSingleton<RecordService>();
+        services.TryAddSingleton<IRecordsAuthenticator, AccountRecordsAuthenticator>();
+        services.AddSingleton<Accounts.ICardReplacementParticipant, RecordsReplacementParticipant>();
         services.AddHostedService<StartupChecks>();
         services.AddHttpClient(GatewayService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
@@ -122,6 +129,7 @@ public static class ServerHost
         SessionEndpoints.Map(app);
         EntitlementEndpoints.Map(app);
         GatewayEndpoints.Map(app);
+        AccountEndpoints.Map(app);
         RecordEndpoints.Map(app);
         return app;
     }

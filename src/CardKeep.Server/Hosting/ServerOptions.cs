@@ -24,6 +24,9 @@ public sealed class ServerOptions
     /// <summary>Registration settings.</summary>
     public RegistrationOptions Registration { get; set; } = new();
 
+    /// <summary>Accounts, access keys and recovery (docs/recovery.md).</summary>
+    public Accounts.AccountOptions Accounts { get; set; } = new();
+
     /// <summary>Session settings.</summary>
     public SessionOptions Sessions { get; set; } = new();
 

@@ -20,6 +20,12 @@ internal static class RecordEndpoints
 
     public static void Map(WebApplication app)
     {
+        // The portal signs in with the password (scope "recovery") and sees metadata only; every other call needs a card.
+        app.MapGet("/v1/records-summary", async (HttpContext http, RecordService service, CancellationToken ct) =>
+            await Accounts.AccountAuth.AuthenticateAsync(http, null).ConfigureAwait(false) is { } principal
+                ? Results.Ok(await service.SummaryAsync(principal.Username, ct).ConfigureAwait(false))
+                : Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "sign-in required"))
+            .WithTags("Records").WithSummary("Metadata only (entries, sizes, sets, quota, conflicts, cards) for the portal; any account sign-in");
         var group = app.MapGroup("/v1/records").WithTags("Records");
         group.AddEndpointFilter(async (context, next) =>
         {
@@ -79,9 +85,6 @@ internal static class RecordEndpoints
             : await service.RekeyAsync(Caller(http), rekey, ct).ConfigureAwait(false) ? Results.NoContent()
             : Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "the records changed meanwhile (every record and conflict must be re-wrapped at its current revision); nothing changed, try again"))
             .WithSummary("Card replacement: a new record master key for the caller's card and every data key re-wrapped, in one transaction");
-        group.MapGet("/summary", async (HttpContext http, RecordService service, CancellationToken ct) =>
-            await service.SummaryAsync(Caller(http).Username, ct).ConfigureAwait(false))
-            .WithSummary("Metadata only (entries, sizes, sets, quota, conflicts) for the portal");
     }
 
     private static bool ValidWraps(byte[]? cardWrap, byte[]? recoveryWrap) =>
