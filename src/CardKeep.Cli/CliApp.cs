@@ -15,6 +15,12 @@ internal static class CliApp
         UiCommand.Add(root);
         ServerCommands.Add(root);
         AgentCommands.Add(root);
+        GateCommands.Add(root);
+        if (OperatingSystem.IsLinux())
+        {
+            AccountCommands.Add(root);
+        }
+
         return root;
     }
 

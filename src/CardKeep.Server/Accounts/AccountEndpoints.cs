@@ -104,13 +104,15 @@ internal static class AccountEndpoints
 
     private static async Task<byte[]> ReadBodyAsync(HttpContext http, int maxBytes)
     {
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit && limit.MaxRequestBodySize < maxBytes + 1L)
         {
             limit.MaxRequestBodySize = maxBytes + 1L;
         }
 
         if (http.Request.ContentLength > maxBytes)
         {
+            // The unread body is not drained: tell the client this connection ends here.
+            http.Response.Headers.Connection = "close";
             throw new AccountException(413, $"the escrow blob is larger than {maxBytes} bytes");
         }
 
@@ -123,6 +125,7 @@ internal static class AccountEndpoints
             {
                 if (buffer.Length + read > maxBytes)
                 {
+                    http.Response.Headers.Connection = "close";
                     throw new AccountException(413, $"the escrow blob is larger than {maxBytes} bytes");
                 }
 
