@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using CardKeep.Client.Environment;
+using CardKeep.Client.PersonalEnvironment;
 using CardKeep.Protocol.Records;
 using CardKeep.Server.Tests.Harness;
 using Npgsql;

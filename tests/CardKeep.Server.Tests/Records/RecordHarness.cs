@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CardKeep.Cards.Piv;
-using CardKeep.Client.Environment;
+using CardKeep.Client.PersonalEnvironment;
 using CardKeep.Protocol.Recovery;
 using CardKeep.Server.Tests.Harness;
 using CardKeep.VirtualCard.Edge;

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using CardKeep.Protocol.Records;
 
-namespace CardKeep.Client.Environment;
+namespace CardKeep.Client.PersonalEnvironment;
 
 /// <summary>Kinds of personal-environment entries.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<EntryKind>))]

@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using CardKeep.Protocol.Records;
 
-namespace CardKeep.Client.Environment;
+namespace CardKeep.Client.PersonalEnvironment;
 
 /// <summary>The server refused a records call (not a conflict or a full quota, which are answers).</summary>
 public sealed class RecordsServerException : Exception

@@ -3,7 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using CardKeep.Cards;
 using CardKeep.Cards.Piv;
 
-namespace CardKeep.Client.Environment;
+namespace CardKeep.Client.PersonalEnvironment;
 
 /// <summary>
 /// A PIV card (a reader card, a live VSC in pcscd, or an in-process applet) as the environment uses it: the 9D

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using CardKeep.Protocol.Records;
 
-namespace CardKeep.Client.Environment;
+namespace CardKeep.Client.PersonalEnvironment;
 
 /// <summary>Where an entry was read from.</summary>
 public enum EntrySource

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
-namespace CardKeep.Client.Environment;
+namespace CardKeep.Client.PersonalEnvironment;
 
 /// <summary>An entry in the local offline copy.</summary>
 /// <param name="Id">Record id.</param>
@@ -44,8 +44,8 @@ public sealed class LocalFolder(string path)
 
     /// <summary>The default folder.</summary>
     public static string DefaultPath() =>
-        System.IO.Path.Combine(System.Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } xdg ? xdg
-            : System.IO.Path.Combine(System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile), ".local", "share"), "cardkeep", "env");
+        System.IO.Path.Combine(Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } xdg ? xdg
+            : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share"), "cardkeep", "env");
 
     /// <summary>The keys file, or null before the first use.</summary>
     public LocalKeys? ReadKeys() => File.Exists(KeysFile) ? JsonSerializer.Deserialize<LocalKeys>(File.ReadAllBytes(KeysFile), EnvJson.Options) : null;

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using CardKeep.Cards.Piv;
 
-namespace CardKeep.Client.Environment;
+namespace CardKeep.Client.PersonalEnvironment;
 
 /// <summary>The card key that record master keys are wrapped to: the PIV key-management key (slot 9D) of one card.</summary>
 public interface IRecordKeyCard

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace CardKeep.Client.Environment;
+namespace CardKeep.Client.PersonalEnvironment;
 
 /// <summary>The data objects of one card (PIV GET/PUT DATA, or a VSC file): empty content deletes.</summary>
 public interface IEnvCardObjects
