@@ -460,6 +460,40 @@ public sealed class EnvironmentService : IDisposable
         }
     }
 
+    /// <summary>
+    /// Settles a conflict: <paramref name="take"/> makes the kept version the entry's content (a new revision, uploaded
+    /// now); otherwise the current version stays. Either way the kept copy is then dropped on the server.
+    /// </summary>
+    public async Task<EnvEntry> ResolveConflictAsync(string conflictId, bool take, CancellationToken cancellationToken = default)
+    {
+        var server = _server ?? throw new InvalidOperationException("settling a conflict needs the server");
+        await SyncAsync(cancellationToken).ConfigureAwait(false);
+        var conflict = (await server.ListAsync(cancellationToken).ConfigureAwait(false)).Conflicts.FirstOrDefault(c => c.ConflictId == conflictId)
+            ?? throw new KeyNotFoundException($"no conflict '{conflictId}' (see 'cardkeep env diff')");
+        var kept = OpenConflict(conflict);
+        var current = Find(conflict.RecordId)?.Entry;
+        if (take || current is null)
+        {
+            if (current is null)
+            {
+                Upsert(new LocalEntry(conflict.RecordId, kept, 0, EnvEntry.NewId(), Now));
+            }
+            else
+            {
+                Update(conflict.RecordId, e => e with { Entry = kept, ChangeId = EnvEntry.NewId(), UsedAt = Now });
+            }
+
+            var report = await CommitAsync(cancellationToken).ConfigureAwait(false);
+            if (report is { Conflicts.Count: > 0 } || Find(conflict.RecordId) is { Dirty: true })
+            {
+                throw new InvalidOperationException("the entry changed again meanwhile; the conflict is kept — run 'cardkeep env diff' and try again");
+            }
+        }
+
+        await server.DeleteConflictAsync(conflictId, cancellationToken).ConfigureAwait(false);
+        return take || current is null ? kept : current;
+    }
+
     /// <summary>Decrypts a kept conflict version (to show it).</summary>
     public EnvEntry OpenConflict(ConflictDto conflict)
     {
@@ -501,7 +535,16 @@ public sealed class EnvironmentService : IDisposable
         var candidates = _state.Entries
             .Where(e => e.Entry is not null && (_state.Set is null || e.Entry.Sets.Contains(_state.Set, StringComparer.Ordinal)))
             .Select(e => new CardEntry(e.Entry!, e.BaseRevision, e.UsedAt, e.ChangeId));
-        return _envCard.Store(Rmk, _user, _card.Serial, _state.Set, candidates);
+        try
+        {
+            return _envCard.Store(Rmk, _user, _card.Serial, _state.Set, candidates);
+        }
+        catch (CardKeep.Cards.CardException e)
+        {
+            // The entries are safe in the local copy and on the server; only the card's cache is not current.
+            Warnings.Add($"the card was not updated: {e.Message}");
+            return EnvCard.Plan(_state.Set, [], 0);
+        }
     }
 
     private async Task<SyncReport?> CommitAsync(CancellationToken cancellationToken)

@@ -16,13 +16,17 @@ public sealed class PivEnvironmentCard : IRecordKeyCard, IEnvCardObjects, IDispo
     private readonly byte[]? _managementKey;
     private bool _writesAuthorized;
 
-    /// <summary>Uses an open session; verifies the PIN now. <paramref name="serial"/> is the card ID the account knows.</summary>
+    /// <summary>
+    /// Uses an open session; verifies the PIN now unless <paramref name="pin"/> is empty (the caller verified it).
+    /// <paramref name="serial"/> is the card ID the account knows; without <paramref name="managementKey"/> the card's
+    /// environment objects are only read.
+    /// </summary>
     public PivEnvironmentCard(PivSession session, string serial, ReadOnlySpan<byte> pin, ReadOnlySpan<byte> managementKey)
     {
         _session = session ?? throw new ArgumentNullException(nameof(session));
         Serial = serial;
         _managementKey = managementKey.IsEmpty ? null : managementKey.ToArray();
-        if (!session.TryVerifyPin(pin, out int? left))
+        if (!pin.IsEmpty && !session.TryVerifyPin(pin, out int? left))
         {
             throw new CardException(left == 0 ? "the card's PIN is blocked; unblock it with the PUK" : $"wrong PIN{(left is int n ? $", {n} tries left" : string.Empty)}");
         }

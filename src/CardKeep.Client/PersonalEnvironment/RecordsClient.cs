@@ -74,6 +74,9 @@ public sealed class RecordsClient : IDisposable
     /// <summary>Quota and usage.</summary>
     public Task<QuotaDto> QuotaAsync(CancellationToken cancellationToken = default) => SendAsync<QuotaDto>(HttpMethod.Get, "quota", null, cancellationToken);
 
+    /// <summary>The quota on offer, or null when the server maximum is reached.</summary>
+    public Task<QuotaDto?> OfferAsync(CancellationToken cancellationToken = default) => SendAsync<QuotaDto?>(HttpMethod.Get, "quota/offer", null, cancellationToken, acceptNotFound: true);
+
     /// <summary>Accepts an offer.</summary>
     public Task<QuotaDto> AcceptQuotaAsync(QuotaAcceptDto accept, CancellationToken cancellationToken = default) =>
         SendAsync<QuotaDto>(HttpMethod.Post, "quota/accept", accept, cancellationToken);

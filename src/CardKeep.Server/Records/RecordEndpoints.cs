@@ -64,6 +64,9 @@ internal static class RecordEndpoints
             .WithSummary("Drop a kept conflicting version (the user chose)");
         group.MapGet("/quota", (HttpContext http, RecordService service, CancellationToken ct) => service.QuotaAsync(Caller(http).Username, ct))
             .WithSummary("Quota and usage");
+        group.MapGet("/quota/offer", async (HttpContext http, RecordService service, CancellationToken ct) =>
+            service.OfferFor(await service.QuotaAsync(Caller(http).Username, ct).ConfigureAwait(false)) is { } offer ? Results.Ok(offer) : Results.NotFound())
+            .WithSummary("The larger quota on offer (404 when the server maximum is reached)");
         group.MapPost("/quota/accept", async (QuotaAcceptDto accept, HttpContext http, RecordService service, CancellationToken ct) =>
             await service.AcceptAsync(Caller(http), accept, ct).ConfigureAwait(false) is { } quota ? Results.Ok(quota)
                 : Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "that quota is not on offer (above the server maximum or below the current quota)"))
