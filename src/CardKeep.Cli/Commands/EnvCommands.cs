@@ -24,27 +24,36 @@ internal static class EnvCommands
     {
         Description = "The card: a reader (name, index or unique substring; a live VSC is a reader too). Or set CARDKEEP_CARD",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CARDKEEP_CARD") ?? string.Empty,
+        Recursive = true,
     };
 
-    private static readonly Option<string?> ServerOption = new("--server") { Description = $"The CardKeep server's URL (default: this computer's account binding, else {Trk1Cli.DefaultServer})" };
+    private static readonly Option<string?> ServerOption = new("--server") { Description = $"The CardKeep server's URL (default: this computer's account binding, else {Trk1Cli.DefaultServer})", Recursive = true };
 
-    private static readonly Option<string?> UserOption = new("--user") { Description = "Account user name (default: this computer's account binding, or CARDKEEP_USER)" };
+    private static readonly Option<string?> UserOption = new("--user") { Description = "Account user name (default: this computer's account binding, or CARDKEEP_USER)", Recursive = true };
 
-    private static readonly Option<bool> OfflineOption = new("--offline") { Description = "Work on the card and the local copy only (sync later with 'env sync')" };
+    private static readonly Option<bool> OfflineOption = new("--offline") { Description = "Work on the card and the local copy only (sync later with 'env sync')", Recursive = true };
 
     private static readonly Option<string?> FolderOption = new("--env-dir")
     {
         Description = "The local offline copy (default $CARDKEEP_ENV_DIR, else ~/.local/share/cardkeep/env)",
+        Recursive = true,
     };
 
     private static readonly Option<int?> BudgetOption = new("--card-budget")
     {
         Description = $"Bytes of the card the environment may use (default and maximum {EnvCard.Capacity}: objects 5FFF15-5FFF1C)",
+        Recursive = true,
     };
 
-    private static readonly SecretOption Pin = Secrets.Pin();
+    private static readonly SecretOption Pin = Recursive(Secrets.Pin());
 
-    private static readonly SecretOption Mgmt = Secrets.ManagementKey();
+    private static readonly SecretOption Mgmt = Recursive(Secrets.ManagementKey());
+
+    private static SecretOption Recursive(SecretOption option)
+    {
+        option.Option.Recursive = true;
+        return option;
+    }
 
     public static void Add(RootCommand root)
     {
