@@ -16,6 +16,7 @@ internal static class CliApp
         ServerCommands.Add(root);
         AgentCommands.Add(root);
         GateCommands.Add(root);
+        EnvCommands.Add(root);
         if (OperatingSystem.IsLinux())
         {
             AccountCommands.Add(root);

@@ -3,6 +3,7 @@ using CardKeep.Protocol;
 using CardKeep.Server.Accounts;
 using CardKeep.Server.Entitlements;
 using CardKeep.Server.Gateway;
+using CardKeep.Server.Records;
 using CardKeep.Server.Registration;
 using CardKeep.Server.Sessions;
 using CardKeep.Server.Storage;
@@ -96,6 +97,10 @@ public static class ServerHost
         services.AddSingleton<AccountSecrets>();
         services.AddSingleton<AccountThrottle>();
         services.AddSingleton<AccountService>();
+        services.AddSingleton(options.Records);
+        services.AddSingleton<RecordService>();
+        services.TryAddSingleton<IRecordsAuthenticator, AccountRecordsAuthenticator>();
+        services.AddSingleton<Accounts.ICardReplacementParticipant, RecordsReplacementParticipant>();
         services.AddHostedService<StartupChecks>();
         services.AddHttpClient(GatewayService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
@@ -126,6 +131,7 @@ public static class ServerHost
         GatewayEndpoints.Map(app);
         AccountEndpoints.Map(app);
         Portal.PortalEndpoints.Map(app);
+        RecordEndpoints.Map(app);
         return app;
     }
 

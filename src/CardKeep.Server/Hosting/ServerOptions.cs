@@ -38,6 +38,9 @@ public sealed class ServerOptions
 
     /// <summary>Agent settings sent to every client as an agent_settings instruction.</summary>
     public Dictionary<string, string> Agent { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Personal environment (encrypted records): quotas.</summary>
+    public Records.RecordOptions Records { get; set; } = new();
 }
 
 /// <summary>Registration settings.</summary>

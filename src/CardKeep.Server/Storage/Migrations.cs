@@ -229,6 +229,85 @@ public static class Migrations
                 hash BYTEA NOT NULL,
                 PRIMARY KEY (username, seq));
             """),
+        new(3, "personal environment: encrypted records, conflicts, record keys, quotas", Sqlite: """
+            CREATE TABLE env_records (
+                username TEXT NOT NULL,
+                record_id TEXT NOT NULL,
+                revision INTEGER NOT NULL,
+                change_id TEXT NOT NULL,
+                sets TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                used_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                wrapped_dek BLOB NOT NULL,
+                ciphertext BLOB NOT NULL,
+                PRIMARY KEY (username, record_id));
+            CREATE TABLE env_conflicts (
+                username TEXT NOT NULL,
+                conflict_id TEXT NOT NULL,
+                record_id TEXT NOT NULL,
+                base_revision INTEGER NOT NULL,
+                revision INTEGER NOT NULL,
+                change_id TEXT NOT NULL,
+                sets TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                used_at INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                wrapped_dek BLOB NOT NULL,
+                ciphertext BLOB NOT NULL,
+                PRIMARY KEY (username, conflict_id));
+            CREATE INDEX env_conflicts_record ON env_conflicts (username, record_id);
+            CREATE TABLE env_keys (
+                username TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                card_serial TEXT NOT NULL,
+                wrap BLOB NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (username, kind, card_serial));
+            CREATE TABLE env_quotas (
+                username TEXT PRIMARY KEY,
+                max_bytes INTEGER NOT NULL,
+                max_entries INTEGER NOT NULL);
+            """, Postgres: """
+            CREATE TABLE env_records (
+                username TEXT NOT NULL,
+                record_id TEXT NOT NULL,
+                revision BIGINT NOT NULL,
+                change_id TEXT NOT NULL,
+                sets TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                used_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                wrapped_dek BYTEA NOT NULL,
+                ciphertext BYTEA NOT NULL,
+                PRIMARY KEY (username, record_id));
+            CREATE TABLE env_conflicts (
+                username TEXT NOT NULL,
+                conflict_id TEXT NOT NULL,
+                record_id TEXT NOT NULL,
+                base_revision BIGINT NOT NULL,
+                revision BIGINT NOT NULL,
+                change_id TEXT NOT NULL,
+                sets TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                used_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                wrapped_dek BYTEA NOT NULL,
+                ciphertext BYTEA NOT NULL,
+                PRIMARY KEY (username, conflict_id));
+            CREATE INDEX env_conflicts_record ON env_conflicts (username, record_id);
+            CREATE TABLE env_keys (
+                username TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                card_serial TEXT NOT NULL,
+                wrap BYTEA NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (username, kind, card_serial));
+            CREATE TABLE env_quotas (
+                username TEXT PRIMARY KEY,
+                max_bytes BIGINT NOT NULL,
+                max_entries BIGINT NOT NULL);
+            """),
     ];
 
     /// <summary>The highest version this binary knows.</summary>
