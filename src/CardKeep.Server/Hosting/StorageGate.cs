@@ -102,7 +102,7 @@ internal sealed class StorageMonitor(IServerStore store, StorageGate gate, Serve
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(0.05, options.Storage.ProbeSeconds)));
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        while (await NextAsync(timer, stoppingToken).ConfigureAwait(false))
         {
             try
             {
@@ -130,6 +130,22 @@ internal sealed class StorageMonitor(IServerStore store, StorageGate gate, Serve
                 gate.Stop();
                 return;
             }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private static async Task<bool> NextAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 }
