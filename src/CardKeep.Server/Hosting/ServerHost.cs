@@ -165,6 +165,7 @@ public static class ServerHost
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None); // StorageMonitor logs each change of state once
         if (string.Equals(options.LogFormat, "json", StringComparison.OrdinalIgnoreCase))
         {
             logging.AddJsonConsole(o =>

@@ -16,7 +16,7 @@ namespace CardKeep.Server.Hosting;
 internal sealed class StorageGate(ServerOptions options, IHostApplicationLifetime lifetime)
 {
     private readonly Lock _lock = new();
-    private StorageProbe _last = new(StorageState.Unreachable, "the database has not been checked yet");
+    private StorageProbe _last = new(StorageState.Writable, "the database has not been checked yet");
 
     /// <summary>Migrations applied (by this process) and the schema is known.</summary>
     public bool Migrated { get; private set; }
@@ -77,8 +77,7 @@ internal sealed class StorageGate(ServerOptions options, IHostApplicationLifetim
             }
         }
 
-        Observe(probe);
-        if (!Open)
+        if (Observe(probe) && !Open)
         {
             Log.StorageUnavailable(logger, store.Backend, probe.Detail, options.Storage.RetryAfterSeconds);
         }

@@ -135,9 +135,19 @@ public sealed class TestServer : IAsyncDisposable
         return ((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync());
     }
 
+    /// <summary>Stops at once, as a killed process: open connections are aborted, nothing is drained.</summary>
+    public async Task KillAsync()
+    {
+        using var now = new CancellationTokenSource();
+        await now.CancelAsync();
+        await _app.StopAsync(now.Token);
+        await DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
+        await _app.StopAsync();
         await _app.DisposeAsync();
         await Wiki.DisposeAsync();
         await Mail.DisposeAsync();
