@@ -2,8 +2,10 @@ using System.Security.Cryptography;
 using System.Text;
 using CardKeep.Server.Accounts;
 using CardKeep.Server.Hosting;
+using CardKeep.Server.Records;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CardKeep.Server.Portal;
 
@@ -115,8 +117,9 @@ internal static class PortalEndpoints
         var me = await service.MeAsync(principal, http.RequestAborted).ConfigureAwait(false);
         var cards = await service.CardsAsync(principal.Username, http.RequestAborted).ConfigureAwait(false);
         var audit = await service.AuditAsync(principal.Username, http.RequestAborted).ConfigureAwait(false);
+        var environment = await http.RequestServices.GetRequiredService<RecordService>().SummaryAsync(principal.Username, http.RequestAborted).ConfigureAwait(false);
         string server = $"{http.Request.Scheme}://{http.Request.Host}";
-        return Page(PortalPages.Account(me, cards, audit, csrf, server, error, notice), error is null ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
+        return Page(PortalPages.Account(me, cards, audit, environment, csrf, server, error, notice), error is null ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
 
     /// <summary>Runs <paramref name="action"/> for a signed-in user; a POST must carry the session's form token.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
+using CardKeep.Protocol.Records;
 using CardKeep.Server.Accounts;
 
 namespace CardKeep.Server.Portal;
@@ -45,7 +46,7 @@ internal static class PortalPages
         </section>
         """);
 
-    public static string Account(AccountView me, IReadOnlyList<CardView> cards, AuditView audit, string csrf, string server, string? error, string? notice)
+    public static string Account(AccountView me, IReadOnlyList<CardView> cards, AuditView audit, RecordSummaryDto environment, string csrf, string server, string? error, string? notice)
     {
         var html = new StringBuilder();
         if (error is not null)
@@ -109,6 +110,7 @@ internal static class PortalPages
             (add <code>--temporary --hours 8</code> for a forgotten card). It signs you in with the recovery password, proves the new card,
             moves your data and rights onto it, revokes the old card and stores a new access key on the computer.</li></ol>
             </section>
+            {Environment(environment)}
             <section id="audit"><h2>Audit log</h2>
             <p class="{(audit.ChainValid ? "notice" : "error")}" id="chain">{(audit.ChainValid ? "The log's hash chain verifies: no entry was changed or removed." : "The log's hash chain does NOT verify: entries were changed or removed. Tell your administrator.")}</p>
             <table><thead><tr><th>#</th><th>Time (UTC)</th><th>Event</th><th>Details</th></tr></thead><tbody>
@@ -121,6 +123,29 @@ internal static class PortalPages
 
         html.Append("</tbody></table></section>");
         return Layout("Your cards", csrf, html.ToString());
+    }
+
+    /// <summary>The personal environment as the server knows it: counts and sizes only (it holds ciphertext).</summary>
+    private static string Environment(RecordSummaryDto summary)
+    {
+        var quota = summary.Quota;
+        string sets = summary.Sets.Count == 0 ? "none" : string.Join(", ", summary.Sets.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{E(s.Key)} ({s.Value})"));
+        string keyCards = summary.Cards.Count == 0 ? "none" : string.Join(", ", summary.Cards.Select(c => $"<code>{E(c)}</code>"));
+        return $"""
+            <section id="environment"><h2>Personal environment</h2>
+            <p class="muted">Your entries are encrypted on your computer with a key only your card unwraps: the server stores ciphertext and
+            shows here what it can count. Read and edit them with <code>cardkeep env</code>.</p>
+            <table><tbody>
+            <tr><th>Entries</th><td id="env-entries">{summary.Entries}</td></tr>
+            <tr><th>Stored</th><td>{summary.Bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes</td></tr>
+            <tr><th>Quota</th><td id="env-quota">{quota.UsedEntries} of {quota.MaxEntries} entries, {quota.UsedBytes.ToString("N0", CultureInfo.InvariantCulture)} of {quota.MaxBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes</td></tr>
+            <tr><th>Sets</th><td id="env-sets">{sets}</td></tr>
+            <tr><th>Conflicts to resolve</th><td id="env-conflicts">{summary.Conflicts}</td></tr>
+            <tr><th>Cards that unwrap the key</th><td>{keyCards}</td></tr>
+            <tr><th>Record recovery code</th><td>{(summary.RecoveryCodeSet ? "set" : "not set: run <code>cardkeep env setup</code>")}</td></tr>
+            <tr><th>Last used</th><td>{T(summary.LastUsedAt is long u ? DateTimeOffset.FromUnixTimeMilliseconds(u) : null)}</td></tr>
+            </tbody></table></section>
+            """;
     }
 
     public static string AccessKey(string machineId, string accessKey, string csrf) => Layout("New access key", csrf, $"""

@@ -117,6 +117,8 @@ public sealed class PortalTests : IAsyncLifetime, IDisposable
         await Expect(cardRow.Locator("td.state-active")).ToHaveTextAsync("active");
         await Expect(page.Locator("#chain")).ToContainTextAsync("verifies");
         await Expect(page.Locator("#audit tr.audit-registered")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#env-entries")).ToHaveTextAsync("0");
+        await Expect(page.Locator("#env-quota")).ToContainTextAsync("0 of ");
         await HeadlessChromium.ScreenshotAsync(page, "portal-account");
 
         // A new access key for the machine: shown once, in the access-key format, and audited.
