@@ -199,13 +199,13 @@ internal static class GateCommands
 
     private static int StoreProblem(MachineStoreException e)
     {
-        string what = e.Problem switch
+        (string what, string fix) = e.Problem switch
         {
-            MachineStoreProblem.Missing => "no machine binding",
-            MachineStoreProblem.Unsafe => "the machine store is unsafe",
-            _ => "the machine store is damaged",
+            MachineStoreProblem.Missing => ("no machine binding", "register this computer ('cardkeep account register', or 'cardkeep gate bind' without a server) before the PAM line is used"),
+            MachineStoreProblem.Unsafe => ("the machine store is unsafe", "run the gate as root, and make the folder and its files root's with modes 0700/0600 if the store is yours"),
+            _ => ("the machine store is damaged", "restore it from a backup, or remove the folder and register this computer again"),
         };
-        Console.Error.WriteLine($"cardkeep gate: denied (fails closed): {what}: {e.Message}. Administrator: restore the store from a backup, or remove it and register this computer again.");
+        Console.Error.WriteLine($"cardkeep gate: denied (fails closed): {what}: {e.Message}. Administrator: {fix}.");
         Console.Out.WriteLine($"cardkeep gate: denied: {what}; ask the administrator");
         return ExitCodes.Environment;
     }

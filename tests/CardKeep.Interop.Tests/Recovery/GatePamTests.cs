@@ -90,6 +90,7 @@ public sealed partial class GatePamTests : IDisposable
         var damaged = await PamtesterAsync(login, alice.Name, third + "\n");
         Assert.NotEqual(0, damaged.ExitCode);
         Assert.DoesNotContain("successfully authenticated", damaged.All, StringComparison.Ordinal);
+        Assert.Contains("the machine store is damaged; ask the administrator", damaged.All, StringComparison.Ordinal);
         var direct = await GateCliAsync(["gate", "--user", alice.Name, "--machine-dir", MachineDir, "--reader", _vsc.Reader],
             new Dictionary<string, string?> { ["CARDKEEP_ACCESS_KEY"] = third });
         Assert.Equal(3, direct.ExitCode);
