@@ -389,6 +389,9 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
         Assert.Equal(JsonValueKind.Null, added.GetProperty("previousCardSerial").ValueKind);
 
         string temporaryBearer = await Api.CardTokenAsync("judy", temporary);
+        var (notAllowed, _, r1) = await Api.SendAsync(HttpMethod.Post, "cards/10000/revoke", bearer: temporaryBearer);
+        r1.Dispose();
+        Assert.Equal(HttpStatusCode.Forbidden, notAllowed);
         await Api.CardTokenAsync("judy", original);
         using var client = new Trk1Client(Server.Url, clock: Clock);
         var temporaryToken = await Trk1TokenAsync(client, temporary, "judy", Code(added));
