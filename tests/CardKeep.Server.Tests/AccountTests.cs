@@ -389,6 +389,9 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
         Assert.Equal(JsonValueKind.Null, added.GetProperty("previousCardSerial").ValueKind);
 
         string temporaryBearer = await Api.CardTokenAsync("judy", temporary);
+        var (notAllowed, _, r1) = await Api.SendAsync(HttpMethod.Post, "cards/10000/revoke", bearer: temporaryBearer);
+        r1.Dispose();
+        Assert.Equal(HttpStatusCode.Forbidden, notAllowed);
         await Api.CardTokenAsync("judy", original);
         using var client = new Trk1Client(Server.Url, clock: Clock);
         var temporaryToken = await Trk1TokenAsync(client, temporary, "judy", Code(added));
@@ -515,6 +518,16 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
         Assert.True(await Api.ValidAsync("olga", "pc", secret, Key(replaced)));
         var kinds = (await Api.OkAsync(HttpMethod.Get, "audit", bearer: portal)).GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("kind").GetString());
         Assert.Contains("card-revoked", kinds);
+    }
+
+    [Fact]
+    public async Task OpenApi_DescribesTheAccountApi()
+    {
+        string openApi = await Server.Http.GetStringAsync(new Uri(Server.Url, "openapi/v1.json"));
+        foreach (var path in new[] { "/v1/account/register", "/v1/account/recover", "/v1/account/access-key/verify", "/v1/account/replace-card", "/v1/account/audit", "/v1/account/escrow" })
+        {
+            Assert.Contains($"\"{path}\"", openApi, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
