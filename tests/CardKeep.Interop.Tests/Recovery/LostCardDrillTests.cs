@@ -197,8 +197,12 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
             var login = await agent.CliAsync(user, ["login", "--reader", card.Reader], new Dictionary<string, string?> { ["CARDKEEP_PIN"] = Pin });
             Assert.True(login.ExitCode != 0 && login.StdErr.Contains("not enrolled", StringComparison.Ordinal), login.ToString());
 
-            // The computer still opens with its access key (once), and urges a new card.
-            await AssertGateAsync(service, myComputer, card.Reader, user.Name, stdin: accessKey + "\n", allowed: true, "the access key after the report");
+            // The access key is rotated (the registration's key might have been seen): the old one is cancelled, and the
+            // computer opens with the new one although the card is dead.
+            string rotated = AccessKeyIn((await OkAsync(Mine(myComputer), "account", "access-key", "rotate")).StdOut);
+            Assert.NotEqual(accessKey, rotated);
+            await AssertGateAsync(service, myComputer, card.Reader, user.Name, stdin: accessKey + "\n", allowed: false, "the key before the rotation");
+            await AssertGateAsync(service, myComputer, card.Reader, user.Name, stdin: rotated + "\n", allowed: true, "the rotated key after the report");
         }
         finally
         {
