@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CardKeep.Client;
@@ -370,7 +371,7 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
     public async Task TemporaryCard_WorksUntilExpiry_OriginalKeepsWorking()
     {
         var original = Card("10000");
-        await Api.RegisterAsync("judy", original, "pc", AccountApi.NewMachineSecret());
+        var registered = await Api.RegisterAsync("judy", original, "pc", AccountApi.NewMachineSecret());
         string bearer = await Api.CardTokenAsync("judy", original);
         var temporary = Card("10001");
         var (tooLong, _, r) = await Api.SendAsync(HttpMethod.Post, "replace-card", new { newCard = await Api.ProofAsync(temporary, "judy", CardProofPurpose.Replace), temporary = true, hours = 100 }, bearer);
@@ -382,7 +383,15 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
 
         string temporaryBearer = await Api.CardTokenAsync("judy", temporary);
         await Api.CardTokenAsync("judy", original);
+        using var client = new Trk1Client(Server.Url, clock: Clock);
+        var temporaryToken = SoftwareToken.Create(Path.Combine(_tokens.Directory, "judy-temp.json"), new TokenIdentity(temporary.TokenSerial, TestPki.Issuer));
+        await client.RegisterAsync(temporaryToken, Tokens.Pin, Trk1Suite.E, "judy", added.GetProperty("tokenActivationCode").GetString()!);
+        (await client.OpenSessionAsync(temporaryToken, Tokens.Pin)).Dispose();
+        var originalToken = SoftwareToken.Create(Path.Combine(_tokens.Directory, "judy.json"), new TokenIdentity(original.TokenSerial, TestPki.Issuer));
+        await client.RegisterAsync(originalToken, Tokens.Pin, Trk1Suite.E, "judy", registered.GetProperty("tokenActivationCode").GetString()!);
         Clock.Advance(TimeSpan.FromHours(3));
+        await Assert.ThrowsAsync<Trk1Exception>(() => client.OpenSessionAsync(temporaryToken, Tokens.Pin));
+        (await client.OpenSessionAsync(originalToken, Tokens.Pin)).Dispose();
         Assert.Equal(HttpStatusCode.Unauthorized, (await Api.CardLoginAsync("judy", temporary)).Status);
         var (expiredSession, _, r2) = await Api.SendAsync(HttpMethod.Get, "cards", bearer: temporaryBearer);
         r2.Dispose();
@@ -472,6 +481,50 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
         var (expired, _, r3) = await Api.SendAsync(HttpMethod.Post, "login/card", new { username = "nina", cardSerial = card.Serial, nonce = late, signature = card.Sign(CardProofPurpose.Login, "nina", late) });
         r3.Dispose();
         Assert.Equal(HttpStatusCode.Unauthorized, expired);
+    }
+
+    [Fact]
+    public async Task RevokeCard_LostCardDeadAtOnce_ReplacementStillWorks()
+    {
+        var secret = AccountApi.NewMachineSecret();
+        var lost = Card("14000");
+        var registered = await Api.RegisterAsync("olga", lost, "pc", secret);
+        using var client = new Trk1Client(Server.Url);
+        var token = SoftwareToken.Create(Path.Combine(_tokens.Directory, "olga.json"), new TokenIdentity(lost.TokenSerial, TestPki.Issuer));
+        await client.RegisterAsync(token, Tokens.Pin, Trk1Suite.E, "olga", registered.GetProperty("tokenActivationCode").GetString()!);
+        string cardBearer = await Api.CardTokenAsync("olga", lost);
+        string portal = await Api.PasswordTokenAsync("olga");
+
+        var revoked = await Api.OkAsync(HttpMethod.Post, "cards/14000/revoke", bearer: portal);
+        Assert.Equal("revoked", revoked.GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Api.CardLoginAsync("olga", lost)).Status);
+        var (old, _, r) = await Api.SendAsync(HttpMethod.Get, "me", bearer: cardBearer);
+        r.Dispose();
+        Assert.Equal(HttpStatusCode.Unauthorized, old);
+        await Assert.ThrowsAsync<Trk1Exception>(() => client.OpenSessionAsync(token, Tokens.Pin));
+        var (again, _, r2) = await Api.SendAsync(HttpMethod.Post, "cards/14000/revoke", bearer: portal);
+        r2.Dispose();
+        Assert.Equal(HttpStatusCode.NotFound, again);
+
+        var replaced = await Api.OkAsync(HttpMethod.Post, "replace-card", new { newCard = await Api.ProofAsync(Card("14001"), "olga", CardProofPurpose.Replace), machineId = "pc" }, portal);
+        Assert.Equal(JsonValueKind.Null, replaced.GetProperty("previousCardSerial").ValueKind);
+        Assert.True(await Api.ValidAsync("olga", "pc", secret, Key(replaced)));
+        var kinds = (await Api.OkAsync(HttpMethod.Get, "audit", bearer: portal)).GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("kind").GetString());
+        Assert.Contains("card-revoked", kinds);
+    }
+
+    [Fact]
+    public async Task MalformedJson_ClearProblem()
+    {
+        using var content = new StringContent("{\"username\": 12, ", System.Text.Encoding.UTF8, "application/json");
+        using var response = await Server.Http.PostAsync(new Uri(Server.Url, "v1/account/login/password"), content);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("\"status\":400", body, StringComparison.Ordinal);
+        using var notBase64 = JsonContent.Create(new { username = "x", machineId = "pc", machineSecret = "***", accessKey = "1" });
+        using var second = await Server.Http.PostAsync(new Uri(Server.Url, "v1/account/access-key/verify"), notBase64);
+        Assert.Equal(HttpStatusCode.BadRequest, second.StatusCode);
+        Assert.Contains("\"status\":400", await second.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     /// <summary>A replacement participant that can be told to fail (the extension point, and the failure injected midway).</summary>

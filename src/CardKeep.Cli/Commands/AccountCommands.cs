@@ -44,13 +44,15 @@ internal static class AccountCommands
         account.Add(CardsCommand());
         account.Add(Audit());
         account.Add(BackupCard());
+        account.Add(RevokeCard());
         account.Add(ReplaceCard());
         root.Add(account);
     }
 
     private static SecretOption Password() => new("--password", "CARDKEEP_RECOVERY_PASSWORD", "recovery password");
 
-    private static SecretOption Answer() => new("--answer", "CARDKEEP_CHALLENGE_ANSWER", "answer to your challenge question");
+    private static SecretOption Answer(bool optional = true) =>
+        new("--answer", "CARDKEEP_CHALLENGE_ANSWER", optional ? "answer to your challenge question (an extra signal; Enter skips it)" : "answer to your challenge question");
 
     private static SecretOption ActivationCode() => new("--activation-code", "CARDKEEP_ACTIVATION_CODE", "activation code from the administrator");
 
@@ -73,15 +75,15 @@ internal static class AccountCommands
         var user = UserOption(required: true);
         var card = new Option<string>("--card") { Description = "The card: a reader (name, index or unique substring; 'reader:' prefix allowed)", Required = true };
         var question = new Option<string>("--question") { Description = "Your challenge question (an extra signal at recovery, never enough alone)", Required = true };
-        var fullName = new Option<string?>("--full-name") { Description = "Your full name" };
-        var email = new Option<string?>("--email") { Description = "Your e-mail address (lockout notices)" };
+        var fullName = new Option<string>("--full-name") { Description = "Your full name", Required = true };
+        var email = new Option<string>("--email") { Description = "Your e-mail address (lockout notices)", Required = true };
         var machineSerial = new Option<string?>("--machine-serial") { Description = "This computer's serial (default /sys/class/dmi/id/product_serial)" };
         var machineId = new Option<string?>("--machine-id") { Description = "This computer's id at the server (default /etc/machine-id); recover with it from another computer" };
         var localUser = new Option<string?>("--local-user") { Description = "The login (PAM_USER) the gate guards with this card (default: --user)" };
         var noToken = new Option<bool>("--no-token") { Description = "Do not register the card's TRK1 token with the one-time code the server returns" };
         var pin = Secrets.Pin();
         var password = Password();
-        var answer = Answer();
+        var answer = Answer(optional: false);
         var code = ActivationCode();
         var mgmt = Secrets.ManagementKey();
         var command = new Command("register", "Register your account, your card and this computer: sets the recovery password and challenge question, binds the card in the machine store, and prints this computer's access key once")
@@ -96,6 +98,13 @@ internal static class AccountCommands
             string id = parse.GetValue(machineId) ?? DefaultMachineId();
             string serial = parse.GetValue(machineSerial) ?? DefaultMachineSerial();
             string local = parse.GetValue(localUser) ?? username;
+            if (store.Exists)
+            {
+                throw new UsageException($"this computer is already bound ({store.Directory}); 'cardkeep gate status' shows to whom, 'cardkeep account replace-card' changes its card");
+            }
+
+            // The store must be writable (root) before the server creates anything: no account without its binding.
+            using var held = store.Lock();
             using var secrets = new SecretBag();
             var activation = secrets.Add(code.Read(parse));
             var pinBytes = secrets.Add(ReadPin(parse, pin));
@@ -256,10 +265,11 @@ internal static class AccountCommands
             string token = await signIn.SignInAsync(parse, client, username, cancellationToken);
             var log = await client.AuditAsync(token, cancellationToken);
             await client.LogoutAsync(token, cancellationToken);
-            bool linked = AuditChain.Linked(log.Entries);
+            int? broken = AuditVerifier.FirstBroken(username, log.Entries);
+            bool linked = broken is null;
             if (parse.GetValue(CliSupport.JsonOption))
             {
-                CliSupport.WriteJson(new { chainValid = log.ChainValid, linked, entries = log.Entries });
+                CliSupport.WriteJson(new { chainValid = log.ChainValid, verifiedHere = linked, firstBroken = broken, entries = log.Entries });
                 return log.ChainValid && linked ? ExitCodes.Ok : ExitCodes.Failed;
             }
 
@@ -269,8 +279,8 @@ internal static class AccountCommands
             }
 
             Console.WriteLine(log.ChainValid && linked
-                ? $"hash chain verifies: {log.Entries.Count} entries, head {Short(log.Entries.Count > 0 ? log.Entries[^1].Hash : null)}"
-                : "HASH CHAIN BROKEN: the log was changed after it was written; tell your administrator");
+                ? $"hash chain verifies (checked by the server and recomputed here): {log.Entries.Count} entries, head {Short(log.Entries.Count > 0 ? log.Entries[^1].Hash : null)}"
+                : $"HASH CHAIN BROKEN{(broken is int at ? $" at entry {at}" : " (the server's head check failed)")}: the log was changed after it was written; tell your administrator");
             return log.ChainValid && linked ? ExitCodes.Ok : ExitCodes.Failed;
         }));
         return command;
@@ -323,6 +333,64 @@ internal static class AccountCommands
         return command;
     }
 
+    private static Command RevokeCard()
+    {
+        var server = ServerOption();
+        var user = UserOption(required: false);
+        var serial = new Argument<string?>("SERIAL") { Description = "The lost card's serial (default: the card this computer is bound to)", Arity = ArgumentArity.ZeroOrOne };
+        var password = Password();
+        var answer = Answer();
+        var command = new Command("revoke-card", "Report a card lost: the server revokes it at once (sign-in, TRK1 tokens), the gate and the agent stop accepting it; get a new one with 'replace-card'")
+        {
+            server, user, serial, password.Option, answer.Option,
+        };
+        command.SetAction((parse, cancellationToken) => GuardAsync(async () =>
+        {
+            var store = Store(parse);
+            MachineBinding? binding = store.Exists ? store.Load() : null;
+            var (uri, username) = Target(parse, server, user);
+            string lost = parse.GetValue(serial) ?? binding?.Card?.Serial ?? throw new UsageException("give the card's SERIAL ('account cards' lists them)");
+            using var client = new AccountClient(uri);
+            string token = await PasswordSignInAsync(parse, client, username, password, answer, cancellationToken);
+            var revoked = await client.RevokeCardAsync(token, lost, cancellationToken);
+            await client.LogoutAsync(token, cancellationToken);
+            Console.WriteLine($"card {revoked.Serial} is {revoked.State} at the server: it signs in nowhere and its TRK1 tokens are refused");
+            if (binding?.Card?.Serial == lost)
+            {
+                store.Update(b => b with { Card = null, State = b.State with { CardLost = true, Changed = DateTimeOffset.UtcNow } });
+                Console.WriteLine("machine binding: the gate refuses that card now; until a new card is registered this computer opens with its access key");
+            }
+
+            WithdrawFromAgent(parse, binding?.User ?? username, lost);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>Tells the agent (when one runs) that a card is no longer the user's.</summary>
+    private static bool WithdrawFromAgent(ParseResult parse, string localUser, string serial)
+    {
+        string socket = parse.GetValue(AgentApiOption) ?? ApiClient.DefaultSocket();
+        try
+        {
+            using var removed = ApiClient.Call(socket, "unenroll-card", w =>
+            {
+                w.WriteString("serial", serial);
+                w.WriteString("user", localUser);
+            });
+            bool ok = removed.RootElement.GetProperty("ok").GetBoolean();
+            Console.WriteLine(ok
+                ? removed.RootElement.GetProperty("removed").GetBoolean() ? $"agent: card {serial} withdrawn" : $"agent: card {serial} was not enrolled"
+                : $"agent: {removed.RootElement.GetProperty("error").GetString()}");
+            return ok;
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            Console.WriteLine($"agent: not running at {socket}");
+            return false;
+        }
+    }
+
     private static Command ReplaceCard()
     {
         var server = ServerOption();
@@ -331,7 +399,7 @@ internal static class AccountCommands
         var temporary = new Option<bool>("--temporary") { Description = "A temporary card for a forgotten (not lost) one: the original stays valid; this one expires" };
         var hours = new Option<int?>("--hours") { Description = "How long a temporary card lasts (server maximum, default 24)" };
         var noMorph = new Option<bool>("--no-morph") { Description = "Do not restore the escrowed backup's data onto the new card" };
-        var pin = Secrets.Pin();
+        var pin = new SecretOption("--pin", "CARDKEEP_PIN", "PIN of the new card");
         var backupPin = BackupPin();
         var password = Password();
         var answer = Answer();
@@ -513,18 +581,14 @@ internal static class AccountCommands
         {
             string socket = parse.GetValue(AgentApiOption) ?? ApiClient.DefaultSocket();
             string localUser = binding?.User ?? username;
+            if (oldSerial is not null && !WithdrawFromAgent(parse, localUser, oldSerial))
+            {
+                Console.WriteLine("agent: enroll the new card later with 'cardkeep agent enroll-card'");
+                return;
+            }
+
             try
             {
-                if (oldSerial is not null)
-                {
-                    using var removed = ApiClient.Call(socket, "unenroll-card", w =>
-                    {
-                        w.WriteString("serial", oldSerial);
-                        w.WriteString("user", localUser);
-                    });
-                    ReportAgent(removed, $"agent: card {oldSerial} withdrawn");
-                }
-
                 using var enrolled = ApiClient.Call(socket, "enroll-card", w =>
                 {
                     w.WriteString("reader", reader);
@@ -662,9 +726,18 @@ internal static class AccountCommands
         return secret;
     }
 
-    /// <summary>An optional secret: its flag or variable, else null (never prompted).</summary>
-    private static byte[]? OptionalSecret(ParseResult parse, SecretOption option) =>
-        !string.IsNullOrEmpty(parse.GetValue(option.Option)) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(option.EnvironmentVariable)) ? option.Read(parse) : null;
+    /// <summary>An optional secret: its flag or variable, else a prompt on a terminal (Enter skips it), else null.</summary>
+    private static byte[]? OptionalSecret(ParseResult parse, SecretOption option)
+    {
+        bool given = !string.IsNullOrEmpty(parse.GetValue(option.Option)) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(option.EnvironmentVariable));
+        if (!given && Console.IsInputRedirected)
+        {
+            return null;
+        }
+
+        var value = option.Read(parse);
+        return value.Length == 0 ? null : value;
+    }
 
     private static async Task<string> PasswordSignInAsync(ParseResult parse, AccountClient client, string username, SecretOption password, SecretOption answer, CancellationToken cancellationToken)
     {
@@ -786,22 +859,5 @@ internal sealed class SecretBag : IDisposable
         {
             CryptographicOperations.ZeroMemory(s);
         }
-    }
-}
-
-/// <summary>The client's own check of the audit log's links: each entry's prevHash is the previous entry's hash.</summary>
-internal static class AuditChain
-{
-    public static bool Linked(IReadOnlyList<AuditEntry> entries)
-    {
-        for (int i = 1; i < entries.Count; i++)
-        {
-            if (entries[i].PrevHash != entries[i - 1].Hash || entries[i].Seq != entries[i - 1].Seq + 1)
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 }

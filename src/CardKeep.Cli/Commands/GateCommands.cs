@@ -35,7 +35,7 @@ internal static class GateCommands
         var user = new Option<string?>("--user") { Description = "The user logging in (default $PAM_USER); the gate applies only to the bound user" };
         var pam = new Option<bool>("--pam")
         {
-            Description = "Run as pam_exec's helper (auth, expose_authtok, stdout): the user from PAM_USER, the access key (or with --kit the kit passphrase) from stdin",
+            Description = "Run as pam_exec's helper (auth, expose_authtok, stdout): the user from PAM_USER, the access key (or with --kit the kit passphrase) from stdin; implied when pam_exec's PAM_TYPE is set",
         };
         var accessKey = AccessKeySecret();
         var kit = new Option<string?>("--kit") { Description = "Emergency kit file (or the text of its QR code) to open the computer with, with its passphrase" };
@@ -58,7 +58,8 @@ internal static class GateCommands
     private static async Task<int> RunGateAsync(ParseResult parse, Option<string?> userOption, Option<bool> pamOption, SecretOption accessKey,
         Option<string?> kitOption, SecretOption passphrase, CancellationToken cancellationToken)
     {
-        bool pam = parse.GetValue(pamOption);
+        // pam_exec sets PAM_TYPE (and PAM_USER, PAM_SERVICE): a PAM line without --pam behaves the same.
+        bool pam = parse.GetValue(pamOption) || (Environment.GetEnvironmentVariable("PAM_TYPE") is { Length: > 0 } && Console.IsInputRedirected);
         // pam_exec's stdout option shows what we print in the login conversation; stderr goes to the system log.
         void Say(string text) => Console.Out.WriteLine(text);
         try
@@ -227,7 +228,11 @@ internal static class GateCommands
                     using var piv = PivSession.Open(channel);
                     seen.Add(new CardSeen(name, CardCheck.Check(piv, registered, user), null));
                 }
-                catch (Exception e) when (e is CardException or System.Security.Cryptography.CryptographicException)
+                catch (PcscCardAbsentException)
+                {
+                    seen.Add(new CardSeen(name, null, "no card"));
+                }
+                catch (Exception e) when (e is CardException or CryptographicException)
                 {
                     seen.Add(new CardSeen(name, null, $"no usable PIV card ({e.Message})"));
                 }

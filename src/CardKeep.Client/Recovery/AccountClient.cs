@@ -78,6 +78,10 @@ public sealed class AccountClient : IDisposable
     public Task<ReplaceResponse> ReplaceCardAsync(string token, ReplaceRequest request, CancellationToken cancellationToken = default) =>
         SendAsync<ReplaceResponse>(HttpMethod.Post, "v1/account/replace-card", token, request, cancellationToken);
 
+    /// <summary>Reports a card lost: revoked at once (sessions, TRK1 tokens, serial blocked), before any replacement.</summary>
+    public Task<AccountCardInfo> RevokeCardAsync(string token, string serial, CancellationToken cancellationToken = default) =>
+        SendAsync<AccountCardInfo>(HttpMethod.Post, $"v1/account/cards/{Uri.EscapeDataString(serial)}/revoke", token, null, cancellationToken);
+
     /// <summary>The signed-in user's profile and machines.</summary>
     public Task<JsonElement> MeAsync(string token, CancellationToken cancellationToken = default) =>
         SendAsync<JsonElement>(HttpMethod.Get, "v1/account/me", token, null, cancellationToken);

@@ -38,7 +38,12 @@ public sealed record EmergencyKit
     private const int NonceLength = 12;
     private const int TagLength = 16;
 
-    private static readonly JsonSerializerOptions _json = new(JsonSerializerDefaults.Web) { WriteIndented = false };
+    // Relaxed escaping: base64's '+' stays '+' on the printed page (the page HTML-encodes the text itself).
+    private static readonly JsonSerializerOptions _json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = false,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public string Format { get; init; } = FormatName;
 

@@ -34,7 +34,9 @@ public sealed class MachineGate
     public const string GetNewCard = "Your card was not used: if it is lost, get a new card now ('cardkeep account replace-card').";
 
     /// <summary>
-    /// Checks <paramref name="accessKeyText"/> and, when it opens this computer, rotates it: the server issues a new key
+    /// Checks <paramref name="accessKeyText"/>: with the recovery server when one answers (it knows keys issued by a
+    /// recovery from another computer, and cancels keys this computer still knows), else against the local verifiers.
+    /// When it opens this computer, rotates it: the server issues a new key
     /// (or, when no server answers, this computer makes one and owes the server a rotation), the used key's verifier is
     /// kept in <see cref="MachineBinding.UsedAccessKeys"/> so it is refused here even while the server's grace period
     /// still accepts it, and the new key is returned once in <see cref="GateOutcome.NewAccessKey"/>.
@@ -60,18 +62,37 @@ public sealed class MachineGate
         }
 
         using var server = _server(binding);
+        string? local = MachineSecrets.Match(key, binding.AccessKeys);
         string how = "checked on this computer";
-        if (MachineSecrets.Match(key, binding.AccessKeys) is null)
+        if (local is not null && binding.State.ServerRotationPending)
         {
+            // This computer made the key while no server answered: the server has never seen it. The rotation below
+            // gives the server its key back.
+            how = "checked on this computer (made here while no recovery server answered)";
+        }
+        else if (binding.ServerUrls.Count > 0)
+        {
+            // The server is the authority when it answers: a recovery or a replacement elsewhere cancels the key this
+            // computer still knows, and issues one it does not know yet. When no server answers, the local verifier decides.
             try
             {
                 var check = await server.VerifyAsync(key.ToString(), cancellationToken).ConfigureAwait(false);
                 if (!check.Valid)
                 {
-                    return await FailAsync(binding, "the access key is wrong", cancellationToken).ConfigureAwait(false);
+                    if (local is not null)
+                    {
+                        binding = binding with { AccessKeys = [.. binding.AccessKeys.Where(v => v != local)] };
+                    }
+
+                    return await FailAsync(binding, local is null ? "the access key is wrong" : "this access key was cancelled on the recovery server (a newer one was issued)",
+                        cancellationToken).ConfigureAwait(false);
                 }
 
                 how = "checked by the recovery server";
+            }
+            catch (MachineServerException e) when (local is not null && e.Unreachable)
+            {
+                how = "checked on this computer; no recovery server answered";
             }
             catch (MachineServerException e)
             {
@@ -79,6 +100,10 @@ public sealed class MachineGate
                     ? "the access key is not this computer's, and no recovery server could be asked about a newer one"
                     : "the access key is wrong (" + e.Message + ")", cancellationToken).ConfigureAwait(false);
             }
+        }
+        else if (local is null)
+        {
+            return await FailAsync(binding, "the access key is wrong", cancellationToken).ConfigureAwait(false);
         }
 
         string? newKey = null;
@@ -101,8 +126,8 @@ public sealed class MachineGate
         if (newKey is null)
         {
             using var random = RandomNumberGenerator.Create();
-            using var local = AccessKey.Generate(random);
-            newKey = local.ToString();
+            using var generated = AccessKey.Generate(random);
+            newKey = generated.ToString();
             pending = true;
         }
 

@@ -11,6 +11,16 @@ internal static class AccountEndpoints
 {
     public static void Map(WebApplication app)
     {
+        // A body that does not bind (malformed JSON, a byte string that is not base64) ends as an empty 400: give it a problem body.
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/v1/account", StringComparison.Ordinal), branch => branch.UseStatusCodePages(async context =>
+        {
+            var http = context.HttpContext;
+            if (http.Response.StatusCode == StatusCodes.Status400BadRequest)
+            {
+                await Results.Problem(statusCode: 400, title: "malformed request: send the JSON body described in docs/recovery.md (byte strings in base64)")
+                    .ExecuteAsync(http).ConfigureAwait(false);
+            }
+        }));
         var group = app.MapGroup("/v1/account").WithTags("Accounts").RequireRateLimiting(ServerHost.SessionPolicy);
         group.MapPost("/challenge", (ChallengeRequest request, AccountService service, HttpContext http) =>
             RunAsync(http, () => service.ChallengeAsync(request, http.RequestAborted))).WithSummary("A single-use nonce for a card proof (register, login, replace)");
@@ -53,6 +63,9 @@ internal static class AccountEndpoints
         group.MapPost("/replace-card", (ReplaceCardRequest request, AccountService service, HttpContext http) =>
             WithPrincipalAsync(http, async p => Results.Ok(await service.ReplaceCardAsync(request, p, http.RequestAborted).ConfigureAwait(false))))
             .WithSummary("Replace the card (one transaction) or add a temporary card");
+        group.MapPost("/cards/{serial}/revoke", (string serial, AccountService service, HttpContext http) =>
+            WithPrincipalAsync(http, async p => Results.Ok(await service.RevokeCardAsync(serial, p, http.RequestAborted).ConfigureAwait(false))))
+            .WithSummary("Revoke one of the user's cards (its sessions and TRK1 tokens too)");
         group.MapGet("/me", (AccountService service, HttpContext http) =>
             WithPrincipalAsync(http, async p => Results.Ok(await service.MeAsync(p, http.RequestAborted).ConfigureAwait(false)))).WithSummary("The signed-in account");
         group.MapGet("/cards", (AccountService service, HttpContext http) =>

@@ -399,6 +399,17 @@ public sealed partial class AccountService(
             DateTimeOffset.FromUnixTimeMilliseconds(tokenCodeRecord.ExpiresAt), outcome.RevokedTokens);
     }
 
+    /// <summary>Revokes one of the signed-in user's cards (a lost card, before its replacement arrives).</summary>
+    public async Task<CardView> RevokeCardAsync(string serial, AccountPrincipal principal, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        string cardSerial = CardSerial(serial);
+        var outcome = await store.RevokeCardAsync(principal.Username, cardSerial, Audit("card-revoked", new { cardSerial, by = principal.Scope }), Now, cancellationToken).ConfigureAwait(false)
+            ?? throw new AccountException(404, "this account has no active card with that serial");
+        AccountLog.Action(logger, principal.Username, "card revoked", $"card {cardSerial}, {outcome.RevokedTokens} tokens revoked");
+        return (await CardsAsync(principal.Username, cancellationToken).ConfigureAwait(false)).First(c => c.Serial == cardSerial);
+    }
+
     // ---- views, escrow, audit
 
     /// <summary>The signed-in account.</summary>

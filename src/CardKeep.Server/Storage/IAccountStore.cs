@@ -167,6 +167,12 @@ public interface IAccountStore
     /// <summary>The card with this serial (any account), or null.</summary>
     Task<AccountCardRecord?> GetCardAsync(string serial, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// True when an account card carrying this TRK1 token serial is revoked, or is a temporary card past its expiry: the
+    /// TRK1 session check refuses such tokens.
+    /// </summary>
+    Task<bool> IsCardTokenRefusedAsync(byte[] tokenSerial, long now, CancellationToken cancellationToken);
+
     /// <summary>The user's cards, oldest first.</summary>
     Task<IReadOnlyList<AccountCardRecord>> ListCardsAsync(string username, CancellationToken cancellationToken);
 
@@ -224,6 +230,12 @@ public interface IAccountStore
 
     /// <summary>The user's escrow blob, or null.</summary>
     Task<EscrowRecord?> GetEscrowAsync(string username, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Revokes one active card of the user in one transaction (its bearer sessions, its TRK1 tokens by token serial, the
+    /// serial blocked) and appends <paramref name="audit"/>; null when the user has no such active card.
+    /// </summary>
+    Task<CardReplacementOutcome?> RevokeCardAsync(string username, string serial, AuditEvent audit, long now, CancellationToken cancellationToken);
 
     /// <summary>
     /// Applies a replacement in one transaction (see docs/recovery.md): for a primary new card, revokes the user's

@@ -92,6 +92,15 @@ public abstract partial class SqlServerStore
     }
 
     /// <inheritdoc/>
+    public async Task<bool> IsCardTokenRefusedAsync(byte[] tokenSerial, long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ScalarAsync<long>(connection, null,
+            "SELECT COUNT(*) FROM account_cards WHERE token_serial = @s AND (status <> @a OR (expires_at IS NOT NULL AND expires_at <= @t))",
+            cancellationToken, ("s", tokenSerial), ("a", AccountCardValues.Active), ("t", now)).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc/>
     public async Task<IReadOnlyList<AccountCardRecord>> ListCardsAsync(string username, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -337,21 +346,7 @@ public abstract partial class SqlServerStore
             int tokens = 0;
             if (plan.NewCard.Kind == AccountCardValues.Primary)
             {
-                revoked = await QueryAsync(connection, transaction,
-                    $"UPDATE account_cards SET status = @r, revoked_at = @t, replaced_by = @n WHERE username = @u AND status = @a RETURNING {CardColumns}",
-                    ReadCard, cancellationToken, ("r", AccountCardValues.Revoked), ("t", plan.Now), ("n", plan.NewCard.Serial), ("u", plan.Username), ("a", AccountCardValues.Active)).ConfigureAwait(false);
-                foreach (var card in revoked)
-                {
-                    await ExecuteAsync(connection, transaction, "UPDATE account_sessions SET revoked_at = @t WHERE username = @u AND card_serial = @s AND revoked_at IS NULL",
-                        cancellationToken, ("t", plan.Now), ("u", plan.Username), ("s", card.Serial)).ConfigureAwait(false);
-                    if (card.TokenSerial is { } tokenSerial)
-                    {
-                        tokens += await ExecuteAsync(connection, transaction, "UPDATE tokens SET status = @st WHERE username = @u AND token_serial = @s AND status <> @st",
-                            cancellationToken, ("st", TokenStatus.Revoked), ("u", plan.Username), ("s", tokenSerial)).ConfigureAwait(false);
-                        await ExecuteAsync(connection, transaction, "INSERT INTO blocked_serials (token_serial, reason, blocked_at) VALUES (@s, @r, @t) ON CONFLICT (token_serial) DO NOTHING",
-                            cancellationToken, ("s", tokenSerial), ("r", "card replaced"), ("t", plan.Now)).ConfigureAwait(false);
-                    }
-                }
+                (revoked, tokens) = await RevokeCardsAsync(connection, transaction, plan.Username, null, plan.NewCard.Serial, plan.Now, cancellationToken).ConfigureAwait(false);
             }
 
             await InsertCardAsync(connection, transaction, plan.NewCard, cancellationToken).ConfigureAwait(false);
@@ -377,6 +372,51 @@ public abstract partial class SqlServerStore
             await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <inheritdoc/>
+    public async Task<CardReplacementOutcome?> RevokeCardAsync(string username, string serial, AuditEvent audit, long now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var (revoked, tokens) = await RevokeCardsAsync(connection, transaction, username, serial, null, now, cancellationToken).ConfigureAwait(false);
+        if (revoked.Count == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        await AppendAuditAsync(connection, transaction, username, [audit], now, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new CardReplacementOutcome(revoked, tokens);
+    }
+
+    /// <summary>
+    /// Revokes the user's active cards (all, or the one with <paramref name="serial"/>), their bearer sessions and their
+    /// TRK1 tokens (by token serial, which is also blocked). Returns the revoked cards and the number of tokens revoked.
+    /// </summary>
+    private static async Task<(List<AccountCardRecord> Cards, int Tokens)> RevokeCardsAsync(DbConnection connection, DbTransaction transaction, string username, string? serial,
+        string? replacedBy, long now, CancellationToken cancellationToken)
+    {
+        const string Update = "UPDATE account_cards SET status = @r, revoked_at = @t, replaced_by = @n WHERE username = @u AND status = @a";
+        var revoked = await QueryAsync(connection, transaction,
+            serial is null ? $"{Update} RETURNING {CardColumns}" : $"{Update} AND card_serial = @s RETURNING {CardColumns}",
+            ReadCard, cancellationToken, ("r", AccountCardValues.Revoked), ("t", now), ("n", replacedBy), ("u", username), ("a", AccountCardValues.Active), ("s", serial ?? string.Empty)).ConfigureAwait(false);
+        int tokens = 0;
+        foreach (var card in revoked)
+        {
+            await ExecuteAsync(connection, transaction, "UPDATE account_sessions SET revoked_at = @t WHERE username = @u AND card_serial = @s AND revoked_at IS NULL",
+                cancellationToken, ("t", now), ("u", username), ("s", card.Serial)).ConfigureAwait(false);
+            if (card.TokenSerial is { } tokenSerial)
+            {
+                tokens += await ExecuteAsync(connection, transaction, "UPDATE tokens SET status = @st WHERE username = @u AND token_serial = @s AND status <> @st",
+                    cancellationToken, ("st", TokenStatus.Revoked), ("u", username), ("s", tokenSerial)).ConfigureAwait(false);
+                await ExecuteAsync(connection, transaction, "INSERT INTO blocked_serials (token_serial, reason, blocked_at) VALUES (@s, @r, @t) ON CONFLICT (token_serial) DO NOTHING",
+                    cancellationToken, ("s", tokenSerial), ("r", replacedBy is null ? "card revoked" : "card replaced"), ("t", now)).ConfigureAwait(false);
+            }
+        }
+
+        return (revoked, tokens);
     }
 
     private sealed class StoreTransaction(string backend, DbConnection connection, DbTransaction transaction) : IStoreTransaction

@@ -30,6 +30,7 @@ public sealed class EmergencyKitTests
         Assert.Equal(1000, json["iterations"]!.GetValue<int>());
         Assert.DoesNotContain("a long kit passphrase", kit.ToJson(), StringComparison.Ordinal);
         Assert.Equal(48, Convert.FromBase64String(json["secret"]!.GetValue<string>()).Length);
+        Assert.DoesNotContain("\\u00", kit.ToJson(), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -66,7 +66,7 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
         // Register: account, card, this computer. The access key is printed once.
         var registered = await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin), ("CARDKEEP_ACTIVATION_CODE", await ActivationCodeAsync(account))),
             "account", "register", "--server", _url, "--user", account, "--card", oldCard.Reader, "--question", "first pet?",
-            "--full-name", "Drill User", "--machine-serial", "SN-DRILL-1", "--machine-id", "my-computer");
+            "--full-name", "Drill User", "--email", "drill@example.org", "--machine-serial", "SN-DRILL-1", "--machine-id", "my-computer");
         string firstKey = AccessKeyIn(registered.StdOut);
         Assert.Contains("TRK1: the card's token is registered", registered.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain(Password, registered.All, StringComparison.Ordinal);
@@ -97,6 +97,15 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
             await newCard.GenerateWithCertificateAsync("9a", "ECCP256", account + " new 9a");
             await newCard.GenerateWithCertificateAsync("9e", "ECCP256", account + " new 9e");
             Assert.Equal(0, (await newCard.PivToolAsync("-a", "change-pin", "-P", Pin, "-N", NewPin)).ExitCode);
+            // A replacement that cannot finish (the backup's PIN is wrong) stops before anything changed.
+            var refused = await RunAsync(Mine(myComputer, ("CARDKEEP_PIN", NewPin), ("CARDKEEP_BACKUP_PIN", "999999"), ("CARDKEEP_AGENT_API", agent.ApiSocketPath)),
+                "account", "replace-card", "--new-card", newCard.Reader);
+            Assert.True(refused.ExitCode == 1, refused.ToString());
+            Assert.Contains("backup's PIN", refused.StdErr, StringComparison.Ordinal);
+            Assert.DoesNotContain("999999", refused.All, StringComparison.Ordinal);
+            var unchanged = JsonDocument.Parse((await OkAsync(Mine(myComputer), "account", "cards", "--json")).StdOut).RootElement;
+            Assert.Equal("active", Assert.Single(unchanged.EnumerateArray()).GetProperty("state").GetString());
+
             var replaced = await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", NewPin), ("CARDKEEP_BACKUP_PIN", Pin), ("CARDKEEP_AGENT_API", agent.ApiSocketPath)),
                 "account", "replace-card", "--new-card", newCard.Reader);
             Assert.Contains("the old card is revoked (1 TRK1 token(s) revoked)", replaced.StdOut, StringComparison.Ordinal);
@@ -142,7 +151,7 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
             Assert.Equal("revoked", states[oldCard.Card.Serial.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             Assert.Equal("active", states[newCard.Card.Serial.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             var audit = await OkAsync(Mine(myComputer), "account", "audit");
-            Assert.Contains("hash chain verifies", audit.StdOut, StringComparison.Ordinal);
+            Assert.Contains("hash chain verifies (checked by the server and recomputed here)", audit.StdOut, StringComparison.Ordinal);
             foreach (string kind in new[] { "registered", "escrow-uploaded", "recovered", "card-replaced" })
             {
                 Assert.Contains(kind, audit.StdOut, StringComparison.Ordinal);
@@ -157,15 +166,100 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task BruteForce_WrongRecoveryPasswords_LockTheAccount_RightOneRefusedUntilLockoutEnds()
+    public async Task LostCard_ReportedLost_IsRefusedAtOnceByGateServerTokenAndAgent()
     {
+        using var user = await TestUser.CreateAsync();
+        using var agent = await RunningAgent.StartAsync();
+        using var card = new VirtualCardOnReader();
+        string myComputer = Path.Combine(_home, "lost-computer");
+        await card.GenerateWithCertificateAsync("9a", "ECCP256", user.Name + " 9a");
+        await card.GenerateWithCertificateAsync("9e", "ECCP256", user.Name + " 9e");
+        await OkAsync(Env(), "token", "provision", "--reader", card.Reader);
+        Assert.Equal(0, (await agent.CliAsync(user, ["agent", "enroll-card", "--reader", card.Reader], new Dictionary<string, string?> { ["CARDKEEP_PIN"] = Pin })).ExitCode);
+        var registered = await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin), ("CARDKEEP_ACTIVATION_CODE", await ActivationCodeAsync(user.Name))),
+            "account", "register", "--server", _url, "--user", user.Name, "--card", card.Reader, "--question", "first pet?",
+            "--full-name", "Lost Card", "--email", "lost@example.org", "--machine-serial", "SN-LOST", "--machine-id", "lost-pc");
+        string accessKey = AccessKeyIn(registered.StdOut);
+        string service = await WritePamServiceAsync(myComputer);
+        try
+        {
+            await AssertGateAsync(service, user.Name, stdin: "\n", allowed: true, "the card before it was reported");
+
+            // Reported lost (the card may be in a thief's hands, still in a reader): dead everywhere at once.
+            var revoked = await OkAsync(Mine(myComputer, ("CARDKEEP_AGENT_API", agent.ApiSocketPath)), "account", "revoke-card");
+            Assert.Contains($"card {card.Card.Serial} is revoked", revoked.StdOut, StringComparison.Ordinal);
+            Assert.Contains($"agent: card {card.Card.Serial} withdrawn", revoked.StdOut, StringComparison.Ordinal);
+            await AssertGateAsync(service, user.Name, stdin: "\n", allowed: false, "the reported card");
+            var signIn = await RunAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin)), "account", "cards", "--card", card.Reader);
+            Assert.True(signIn.ExitCode == 1 && signIn.StdErr.Contains("sign-in failed", StringComparison.Ordinal), signIn.ToString());
+            var session = await RunAsync(Env(("CARDKEEP_PIN", Pin)), "token", "session", "--server", _url, "--reader", card.Reader);
+            Assert.True(session.ExitCode == 1, session.ToString());
+            var login = await agent.CliAsync(user, ["login", "--reader", card.Reader], new Dictionary<string, string?> { ["CARDKEEP_PIN"] = Pin });
+            Assert.True(login.ExitCode != 0 && login.StdErr.Contains("not enrolled", StringComparison.Ordinal), login.ToString());
+
+            // The computer still opens with its access key (once), and urges a new card.
+            await AssertGateAsync(service, user.Name, stdin: accessKey + "\n", allowed: true, "the access key after the report");
+        }
+        finally
+        {
+            File.Delete(Path.Combine("/etc/pam.d", service));
+        }
+    }
+
+    [Fact]
+    public async Task ForgottenCard_TemporaryCard_CarriesDataAndRights_OriginalStaysValid()
+    {
+        using var original = new VirtualCardOnReader();
+        string myComputer = Path.Combine(_home, "forgetful-computer");
+        await original.GenerateWithCertificateAsync("9a", "ECCP256", "forgetful 9a");
+        await original.GenerateWithCertificateAsync("9e", "ECCP256", "forgetful 9e");
+        await OkAsync(Env(), "token", "provision", "--reader", original.Reader);
+        await OkAsync(Env(), "card", "put", "reader:" + original.Reader, "url", "--text", Urls);
+        await OkAsync(Env(), "admin", "entitle", "--server", _url, "--user", "forgetful", "--app", "wiki");
+        await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin), ("CARDKEEP_ACTIVATION_CODE", await ActivationCodeAsync("forgetful"))),
+            "account", "register", "--server", _url, "--user", "forgetful", "--card", original.Reader, "--question", "first pet?",
+            "--full-name", "Forgetful", "--email", "forgetful@example.org", "--machine-serial", "SN-TEMP", "--machine-id", "temp-pc");
+        await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin)), "account", "backup-card", original.Reader);
+        original.Eject();
+
+        // Left at home: a temporary card for a few hours, the original is not revoked.
+        using var temporary = new VirtualCardOnReader();
+        await temporary.GenerateWithCertificateAsync("9a", "ECCP256", "temporary 9a");
+        var issued = await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin), ("CARDKEEP_BACKUP_PIN", Pin), ("CARDKEEP_AGENT_API", Path.Combine(_home, "no-agent.sock"))),
+            "account", "replace-card", "--new-card", temporary.Reader, "--temporary", "--hours", "2");
+        Assert.Contains($"temporary card {temporary.Card.Serial} is active until", issued.StdOut, StringComparison.Ordinal);
+        Assert.Contains("machine binding: unchanged", issued.StdOut, StringComparison.Ordinal);
+        Assert.Equal(Urls, Encoding.UTF8.GetString(temporary.Card.GetPublicObject(0x5FFF10) ?? []));
+        var config = JsonDocument.Parse((await OkAsync(Env(("CARDKEEP_PIN", Pin)), "token", "config", "--server", _url, "--reader", temporary.Reader,
+            "--client-dir", Path.Combine(_home, "temp-client"), "--json")).StdOut).RootElement;
+        Assert.Contains("wiki", config.GetProperty("entitlements").EnumerateArray().Select(e => e.GetProperty("application").GetString()));
+
+        // Back home: the original still signs in, opens the computer's gate binding, and its token still works.
+        temporary.Eject();
+        original.ReopenAndInsert();
+        var cards = JsonDocument.Parse((await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin)), "account", "cards", "--card", original.Reader, "--json")).StdOut).RootElement;
+        var byKind = cards.EnumerateArray().ToDictionary(c => c.GetProperty("serial").GetString()!, c => (Kind: c.GetProperty("kind").GetString(), State: c.GetProperty("state").GetString()));
+        Assert.Equal(("primary", "active"), byKind[original.Card.Serial.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.Equal("temporary", byKind[temporary.Card.Serial.ToString(System.Globalization.CultureInfo.InvariantCulture)].Kind);
+        await OkAsync(Env(("CARDKEEP_PIN", Pin)), "token", "session", "--server", _url, "--reader", original.Reader);
+        var status = await OkAsync(Mine(myComputer), "gate", "status", "--json");
+        Assert.Contains(original.Card.Serial.ToString(System.Globalization.CultureInfo.InvariantCulture), status.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BruteForce_WrongPasswordsAndAccessKeys_Lock_RightOneRefusedUntilLockoutEnds()
+    {
+        using var user = await TestUser.CreateAsync();
         using var card = new VirtualCardOnReader();
         await card.GenerateWithCertificateAsync("9a", "ECCP256", "brute 9a");
         string machine = Path.Combine(_home, "brute-machine");
         await OkAsync(Mine(machine, ("CARDKEEP_PIN", Pin), ("CARDKEEP_ACTIVATION_CODE", await ActivationCodeAsync("brute"))),
             "account", "register", "--server", _url, "--user", "brute", "--card", card.Reader, "--question", "first pet?",
-            "--machine-serial", "SN-BRUTE", "--machine-id", "brute-pc", "--no-token");
+            "--full-name", "Brute Force", "--email", "brute@example.org", "--machine-serial", "SN-BRUTE", "--machine-id", "brute-pc",
+            "--local-user", user.Name, "--no-token");
+        card.Eject();
 
+        // Recovery passwords: three wrong ones lock the account (this server: LockAfterFailures 3, LockoutMinutes 1).
         string other = Path.Combine(_home, "brute-other");
         for (int i = 1; i <= 3; i++)
         {
@@ -187,12 +281,34 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
         Assert.Equal(1, unknown.ExitCode);
         Assert.Contains("sign-in failed", unknown.StdErr, StringComparison.Ordinal);
 
-        // After the lockout (1 minute in this server's settings) the right password works again.
+        // After the lockout the right password works again: an access key only the server knows yet.
         await Task.Delay(TimeSpan.FromSeconds(62));
-        var after = await OkAsync(Theirs(other), "account", "recover", "--server", _url, "--user", "brute", "--machine", "brute-pc");
-        Assert.Matches(AccessKeyPattern(), after.StdOut);
+        string recovered = AccessKeyIn((await OkAsync(Theirs(other), "account", "recover", "--server", _url, "--user", "brute", "--machine", "brute-pc")).StdOut);
+
+        // Access keys at the login: well-formed but wrong keys go to the server, which locks after three; the right key
+        // is then refused too, and opens the computer once the lockout is over.
+        string service = await WritePamServiceAsync(machine);
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                using var random = RandomNumberGenerator.Create();
+                using var guess = Protocol.Recovery.AccessKey.Generate(random);
+                await AssertGateAsync(service, user.Name, stdin: guess + "\n", allowed: false, $"wrong access key {i + 1}");
+            }
+
+            await AssertGateAsync(service, user.Name, stdin: recovered + "\n", allowed: false, "the right access key during the lockout");
+            await Task.Delay(TimeSpan.FromSeconds(62));
+            await AssertGateAsync(service, user.Name, stdin: recovered + "\n", allowed: true, "the right access key after the lockout");
+        }
+        finally
+        {
+            File.Delete(Path.Combine("/etc/pam.d", service));
+        }
+
         var audit = await OkAsync(Mine(machine), "account", "audit");
         Assert.Contains("lockout", audit.StdOut, StringComparison.Ordinal);
+        Assert.Contains("access-key-used", audit.StdOut, StringComparison.Ordinal);
     }
 
     private async Task<LiveProcess> StartServerAsync(int lockAfterFailures)
@@ -214,7 +330,7 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
     {
         string service = "cardkeep-drill-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
         await File.WriteAllTextAsync(Path.Combine("/etc/pam.d", service),
-            $"auth required pam_exec.so expose_authtok /usr/bin/dotnet {CardKeepCli.DllPath} gate --machine-dir {machineDir}\n" +
+            $"auth required pam_exec.so expose_authtok /usr/bin/dotnet {CardKeepCli.DllPath} gate --pam --machine-dir {machineDir}\n" +
             "account required pam_permit.so\n");
         return service;
     }
