@@ -77,6 +77,16 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
         return card;
     }
 
+    /// <summary>A TRK1 software token carrying <paramref name="card"/>'s token serial, registered for <paramref name="username"/> with <paramref name="code"/>.</summary>
+    private async Task<SoftwareToken> Trk1TokenAsync(Trk1Client client, TestCard card, string username, string code)
+    {
+        var token = SoftwareToken.Create(Path.Combine(_tokens.Directory, card.Serial + ".json"), new TokenIdentity(card.TokenSerial, TestPki.Issuer));
+        await client.RegisterAsync(token, Tokens.Pin, Trk1Suite.E, username, code);
+        return token;
+    }
+
+    private static string Code(JsonElement body) => body.GetProperty("tokenActivationCode").GetString()!;
+
     private static string Key(JsonElement body) => body.GetProperty("accessKey").GetString()!;
 
     [Theory]
@@ -297,8 +307,7 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
         var registered = await Api.RegisterAsync("hank", oldCard, "pc", secret);
         string oldKey = Key(registered);
         using var client = new Trk1Client(Server.Url);
-        var oldToken = SoftwareToken.Create(Path.Combine(_tokens.Directory, "old.json"), new TokenIdentity(oldCard.TokenSerial, TestPki.Issuer));
-        await client.RegisterAsync(oldToken, Tokens.Pin, Trk1Suite.E, "hank", registered.GetProperty("tokenActivationCode").GetString()!);
+        var oldToken = await Trk1TokenAsync(client, oldCard, "hank", Code(registered));
         (await client.OpenSessionAsync(oldToken, Tokens.Pin)).Dispose();
         string oldBearer = await Api.CardTokenAsync("hank", oldCard);
 
@@ -322,8 +331,7 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
         // The new card: sign-in, new access key, TRK1 registration with the returned code.
         string newBearer = await Api.CardTokenAsync("hank", newCard);
         Assert.True(await Api.ValidAsync("hank", "pc", secret, Key(replaced)));
-        var newToken = SoftwareToken.Create(Path.Combine(_tokens.Directory, "new.json"), new TokenIdentity(newCard.TokenSerial, TestPki.Issuer));
-        await client.RegisterAsync(newToken, Tokens.Pin, Trk1Suite.E, "hank", replaced.GetProperty("tokenActivationCode").GetString()!);
+        var newToken = await Trk1TokenAsync(client, newCard, "hank", Code(replaced));
         (await client.OpenSessionAsync(newToken, Tokens.Pin)).Dispose();
         var cards = await Api.OkAsync(HttpMethod.Get, "cards", bearer: newBearer);
         Assert.Equal([("8000", "revoked"), ("8001", "active")], cards.EnumerateArray().Select(c => (c.GetProperty("serial").GetString(), c.GetProperty("state").GetString())));
@@ -341,8 +349,7 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
         var oldCard = Card("9000");
         var registered = await Api.RegisterAsync("ivan", oldCard, "pc", secret);
         using var client = new Trk1Client(Server.Url);
-        var oldToken = SoftwareToken.Create(Path.Combine(_tokens.Directory, "ivan.json"), new TokenIdentity(oldCard.TokenSerial, TestPki.Issuer));
-        await client.RegisterAsync(oldToken, Tokens.Pin, Trk1Suite.E, "ivan", registered.GetProperty("tokenActivationCode").GetString()!);
+        var oldToken = await Trk1TokenAsync(client, oldCard, "ivan", Code(registered));
         string bearer = await Api.CardTokenAsync("ivan", oldCard);
         long auditBefore = (await Server.Store.ListAuditAsync("ivan", default)).Count;
 
@@ -382,13 +389,14 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
         Assert.Equal(JsonValueKind.Null, added.GetProperty("previousCardSerial").ValueKind);
 
         string temporaryBearer = await Api.CardTokenAsync("judy", temporary);
+        var (notAllowed, _, r1) = await Api.SendAsync(HttpMethod.Post, "cards/10000/revoke", bearer: temporaryBearer);
+        r1.Dispose();
+        Assert.Equal(HttpStatusCode.Forbidden, notAllowed);
         await Api.CardTokenAsync("judy", original);
         using var client = new Trk1Client(Server.Url, clock: Clock);
-        var temporaryToken = SoftwareToken.Create(Path.Combine(_tokens.Directory, "judy-temp.json"), new TokenIdentity(temporary.TokenSerial, TestPki.Issuer));
-        await client.RegisterAsync(temporaryToken, Tokens.Pin, Trk1Suite.E, "judy", added.GetProperty("tokenActivationCode").GetString()!);
+        var temporaryToken = await Trk1TokenAsync(client, temporary, "judy", Code(added));
         (await client.OpenSessionAsync(temporaryToken, Tokens.Pin)).Dispose();
-        var originalToken = SoftwareToken.Create(Path.Combine(_tokens.Directory, "judy.json"), new TokenIdentity(original.TokenSerial, TestPki.Issuer));
-        await client.RegisterAsync(originalToken, Tokens.Pin, Trk1Suite.E, "judy", registered.GetProperty("tokenActivationCode").GetString()!);
+        var originalToken = await Trk1TokenAsync(client, original, "judy", Code(registered));
         Clock.Advance(TimeSpan.FromHours(3));
         await Assert.ThrowsAsync<Trk1Exception>(() => client.OpenSessionAsync(temporaryToken, Tokens.Pin));
         (await client.OpenSessionAsync(originalToken, Tokens.Pin)).Dispose();
@@ -490,8 +498,7 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
         var lost = Card("14000");
         var registered = await Api.RegisterAsync("olga", lost, "pc", secret);
         using var client = new Trk1Client(Server.Url);
-        var token = SoftwareToken.Create(Path.Combine(_tokens.Directory, "olga.json"), new TokenIdentity(lost.TokenSerial, TestPki.Issuer));
-        await client.RegisterAsync(token, Tokens.Pin, Trk1Suite.E, "olga", registered.GetProperty("tokenActivationCode").GetString()!);
+        var token = await Trk1TokenAsync(client, lost, "olga", Code(registered));
         string cardBearer = await Api.CardTokenAsync("olga", lost);
         string portal = await Api.PasswordTokenAsync("olga");
 

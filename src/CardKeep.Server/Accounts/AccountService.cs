@@ -344,6 +344,7 @@ public sealed partial class AccountService(
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(principal);
+        await RefuseTemporaryCardAsync(principal, cancellationToken).ConfigureAwait(false);
         string username = principal.Username;
         long now = Now;
         long? expires = null;
@@ -403,11 +404,22 @@ public sealed partial class AccountService(
     public async Task<CardView> RevokeCardAsync(string serial, AccountPrincipal principal, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(principal);
+        await RefuseTemporaryCardAsync(principal, cancellationToken).ConfigureAwait(false);
         string cardSerial = CardSerial(serial);
         var outcome = await store.RevokeCardAsync(principal.Username, cardSerial, Audit("card-revoked", new { cardSerial, by = principal.Scope }), Now, cancellationToken).ConfigureAwait(false)
             ?? throw new AccountException(404, "this account has no active card with that serial");
         AccountLog.Action(logger, principal.Username, "card revoked", $"card {cardSerial}, {outcome.RevokedTokens} tokens revoked");
         return (await CardsAsync(principal.Username, cancellationToken).ConfigureAwait(false)).First(c => c.Serial == cardSerial);
+    }
+
+    /// <summary>A session of a temporary card may not change the account's cards (it stands in for a forgotten card, nothing more).</summary>
+    private async Task RefuseTemporaryCardAsync(AccountPrincipal principal, CancellationToken cancellationToken)
+    {
+        if (principal.CardSerial is not null
+            && (await store.GetCardAsync(principal.CardSerial, cancellationToken).ConfigureAwait(false))?.Kind == AccountCardValues.Temporary)
+        {
+            throw new AccountException(403, "a temporary card cannot replace or revoke cards: sign in with the recovery password or the primary card");
+        }
     }
 
     // ---- views, escrow, audit

@@ -249,6 +249,9 @@ public abstract partial class SqlServerStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        // Forget subjects with neither a recent failure nor a running lockout (keeps the table small).
+        await ExecuteAsync(connection, transaction, "DELETE FROM account_throttle WHERE updated_at < @f AND locked_until < @t AND subject <> @s", cancellationToken,
+            ("f", forgetBefore), ("t", now), ("s", subject)).ConfigureAwait(false);
         var counts = await QueryAsync(connection, transaction, """
             INSERT INTO account_throttle (subject, failures, locked_until, updated_at) VALUES (@s, 1, 0, @t)
             ON CONFLICT (subject) DO UPDATE SET
