@@ -521,6 +521,16 @@ public abstract class AccountTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task OpenApi_DescribesTheAccountApi()
+    {
+        string openApi = await Server.Http.GetStringAsync(new Uri(Server.Url, "openapi/v1.json"));
+        foreach (var path in new[] { "/v1/account/register", "/v1/account/recover", "/v1/account/access-key/verify", "/v1/account/replace-card", "/v1/account/audit", "/v1/account/escrow" })
+        {
+            Assert.Contains($"\"{path}\"", openApi, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task MalformedJson_ClearProblem()
     {
         using var content = new StringContent("{\"username\": 12, ", System.Text.Encoding.UTF8, "application/json");
