@@ -454,7 +454,13 @@ internal static class AccountCommands
                 card.VerifyPin(pin);
                 newId = card.Id;
                 var spki = card.AuthenticationKey();
-                string? tokenSerial = card.TokenSerial() ?? ProvisionFromBackup(card, backup);
+                string? tokenSerial = card.TokenSerial();
+                if (tokenSerial is null && ProvisionFromBackup(card, backup) is { } provisioned)
+                {
+                    // Provisioning used a connection of its own, whose SELECT may have reset the PIN state on a real card.
+                    tokenSerial = provisioned;
+                    card.VerifyPin(pin);
+                }
                 var nonce = await client.ChallengeAsync(username, card.Id, CardProofPurpose.Replace, cancellationToken);
                 var proof = card.Prove(CardProofPurpose.Replace, username, nonce, spki);
                 replaced = await client.ReplaceCardAsync(token, new ReplaceRequest(new CardRegistration(card.Id, spki, tokenSerial, nonce, proof), binding?.MachineId, temporary, hours), cancellationToken);

@@ -38,7 +38,7 @@ internal static class GateCommands
             Description = "Run as pam_exec's helper (auth, expose_authtok, stdout): the user from PAM_USER, the access key (or with --kit the kit passphrase) from stdin; implied when pam_exec's PAM_TYPE is set",
         };
         var accessKey = AccessKeySecret();
-        var kit = new Option<string?>("--kit") { Description = "Emergency kit file (or the text of its QR code) to open the computer with, with its passphrase" };
+        var kit = new Option<string?>("--kit") { Description = "Emergency kit file (the kit JSON, or a file holding the text read from its QR code); opens the computer with the kit passphrase" };
         var passphrase = KitPassphrase();
         var command = new Command("gate", "Login gate: the registered card → allow; no card → access key (rotated after use) or emergency kit → allow and urge a new card; otherwise deny")
         {
@@ -78,6 +78,11 @@ internal static class GateCommands
             if (cards.FirstOrDefault(c => c.Result?.Match == CardMatch.Registered) is { Result: { } registered } found)
             {
                 Say($"cardkeep gate: card {registered.Serial} in '{found.Reader}' is {user}'s registered card ({registered.How}): allowed");
+                if (binding.State.CardLost)
+                {
+                    ClearCardLost(store);
+                }
+
                 return ExitCodes.Ok;
             }
 
@@ -157,6 +162,28 @@ internal static class GateCommands
             Console.Error.WriteLine($"cardkeep gate: denied, the gate could not run: {e.Message}");
             return ExitCodes.Environment;
         }
+#pragma warning disable CA1031 // A login gate must answer "denied", never crash: any other failure is reported and refused.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Console.Error.WriteLine($"cardkeep gate: denied, internal error ({e.GetType().Name}: {e.Message})");
+            Console.Out.WriteLine("cardkeep gate: denied: internal error; ask the administrator");
+            return ExitCodes.Environment;
+        }
+    }
+
+    /// <summary>The registered card is back: the "card lost" warning goes (a failure to save it does not refuse the card).</summary>
+    private static void ClearCardLost(MachineStore store)
+    {
+        try
+        {
+            store.Update(b => b with { State = b.State with { CardLost = false, Changed = DateTimeOffset.UtcNow } });
+            Console.Out.WriteLine("cardkeep gate: the registered card is back: the 'card lost' state is cleared");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or MachineStoreException)
+        {
+            Console.Error.WriteLine($"cardkeep gate: could not clear the 'card lost' state: {e.Message}");
+        }
     }
 
     /// <summary>The store at --machine-dir / $CARDKEEP_MACHINE_DIR / /var/lib/cardkeep/machine; it is root-only, so the gate runs as root.</summary>
@@ -172,13 +199,13 @@ internal static class GateCommands
 
     private static int StoreProblem(MachineStoreException e)
     {
-        string what = e.Problem switch
+        (string what, string fix) = e.Problem switch
         {
-            MachineStoreProblem.Missing => "no machine binding",
-            MachineStoreProblem.Unsafe => "the machine store is unsafe",
-            _ => "the machine store is damaged",
+            MachineStoreProblem.Missing => ("no machine binding", "register this computer ('cardkeep account register', or 'cardkeep gate bind' without a server) before the PAM line is used"),
+            MachineStoreProblem.Unsafe => ("the machine store is unsafe", "run the gate as root, and make the folder and its files root's with modes 0700/0600 if the store is yours"),
+            _ => ("the machine store is damaged", "restore it from a backup, or remove the folder and register this computer again"),
         };
-        Console.Error.WriteLine($"cardkeep gate: denied (fails closed): {what}: {e.Message}. Administrator: restore the store from a backup, or remove it and register this computer again.");
+        Console.Error.WriteLine($"cardkeep gate: denied (fails closed): {what}: {e.Message}. Administrator: {fix}.");
         Console.Out.WriteLine($"cardkeep gate: denied: {what}; ask the administrator");
         return ExitCodes.Environment;
     }

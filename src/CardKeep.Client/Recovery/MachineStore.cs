@@ -254,7 +254,8 @@ public sealed class MachineStore
                     sealedBytes.AsSpan(HeaderLength + NonceLength, TagLength), plain, sealedBytes.AsSpan(0, HeaderLength));
             }
 
-            return JsonSerializer.Deserialize<MachineBinding>(plain, _json) ?? throw Damaged($"{BindingPath} holds an empty binding");
+            var binding = JsonSerializer.Deserialize<MachineBinding>(plain, _json) ?? throw Damaged($"{BindingPath} holds an empty binding");
+            return Validate(binding);
         }
         catch (AuthenticationTagMismatchException e)
         {
@@ -268,6 +269,23 @@ public sealed class MachineStore
         {
             CryptographicOperations.ZeroMemory(plain);
         }
+    }
+
+    /// <summary>Fields the gate relies on must be well formed: a binding that decrypts but is not is damaged, never a crash later.</summary>
+    private MachineBinding Validate(MachineBinding binding)
+    {
+        static bool IsBase64(string? text) => text is null || Convert.TryFromBase64String(text, new byte[text.Length], out _);
+
+        string? problem =
+            binding.Version != 1 ? "an unknown binding version"
+            : binding.User.Length == 0 ? "no bound user"
+            : binding.Card is { } card && (card.Serial.Length == 0 || card.AuthenticationKey.Length == 0 || !IsBase64(card.AuthenticationKey) || !IsBase64(card.CardAuthenticationKey)) ? "a malformed card"
+            : binding.AccessKeys.Concat(binding.UsedAccessKeys).Any(v => !CardKeep.Protocol.Recovery.AccessKeyVerifier.IsWellFormed(v)) ? "a malformed access-key verifier"
+            : binding.Kit is { } kit && (kit.KitId.Length == 0 || !IsBase64(kit.SecretHash)) ? "a malformed kit verifier"
+            : binding.ServerUrls.Any(u => !Uri.TryCreate(u, UriKind.Absolute, out _)) ? "a malformed server URL"
+            : binding.Policy is not { LockAfterFailures: > 0, LockoutSeconds: >= 0, FailureDelayMilliseconds: >= 0 } ? "a malformed gate policy"
+            : null;
+        return problem is null ? binding : throw Damaged($"{BindingPath} decrypts but holds {problem}");
     }
 
     private byte[] ReadKey()

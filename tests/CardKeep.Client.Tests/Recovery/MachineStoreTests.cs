@@ -131,6 +131,30 @@ public sealed class MachineStoreTests : IDisposable
     }
 
     [Theory]
+    [InlineData("verifier")]
+    [InlineData("card")]
+    [InlineData("user")]
+    [InlineData("url")]
+    [InlineData("policy")]
+    public void Load_SealedButMalformedFields_IsDamagedNotACrashLater(string field)
+    {
+        var store = NewStore();
+        var good = SampleBinding();
+        store.Save(field switch
+        {
+            "verifier" => good with { UsedAccessKeys = ["pbkdf2-sha256$x"] },
+            "card" => good with { Card = good.Card! with { AuthenticationKey = "not base64!" } },
+            "user" => good with { User = "" },
+            "url" => good with { ServerUrls = ["not a url"] },
+            _ => good with { Policy = new GatePolicy { LockAfterFailures = 0 } },
+        });
+
+        var e = Assert.Throws<MachineStoreException>(store.Load);
+        Assert.Equal(MachineStoreProblem.Damaged, e.Problem);
+        Assert.Contains("decrypts but holds", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("folder", UnixFileMode.GroupRead)]
     [InlineData("folder", UnixFileMode.OtherExecute)]
     [InlineData("binding", UnixFileMode.OtherRead)]

@@ -70,6 +70,13 @@ public sealed partial class GatePamTests : IDisposable
         Assert.True(second.ExitCode == 0, second.ToString());
         string third = NewKey(second.All);
 
+        // The card found again opens the computer and clears the "card lost" state.
+        _vsc.ReopenAndInsert();
+        var back = await PamtesterAsync(login, alice.Name, "\n");
+        Assert.True(back.ExitCode == 0, back.ToString());
+        Assert.Contains("the registered card is back", back.All, StringComparison.Ordinal);
+        Assert.Contains("\"cardLost\": false", (await GateCliAsync(["gate", "status", "--json", "--machine-dir", MachineDir])).StdOut, StringComparison.Ordinal);
+
         // Another user is not the gate's business: it lets the PAM stack go on.
         var other = await GateCliAsync(["gate", "--user", "someone-else", "--machine-dir", MachineDir]);
         Assert.True(other.ExitCode == 0, other.ToString());
@@ -83,6 +90,7 @@ public sealed partial class GatePamTests : IDisposable
         var damaged = await PamtesterAsync(login, alice.Name, third + "\n");
         Assert.NotEqual(0, damaged.ExitCode);
         Assert.DoesNotContain("successfully authenticated", damaged.All, StringComparison.Ordinal);
+        Assert.Contains("the machine store is damaged; ask the administrator", damaged.All, StringComparison.Ordinal);
         var direct = await GateCliAsync(["gate", "--user", alice.Name, "--machine-dir", MachineDir, "--reader", _vsc.Reader],
             new Dictionary<string, string?> { ["CARDKEEP_ACCESS_KEY"] = third });
         Assert.Equal(3, direct.ExitCode);
