@@ -125,4 +125,30 @@ public sealed class MachineGateOnlineTests : IAsyncLifetime, IDisposable
         Assert.True(await Api.ValidAsync("erin", "laptop", _machineSecret, back.NewAccessKey!));
         Assert.False(await Api.ValidAsync("erin", "laptop", _machineSecret, _registeredKey));
     }
+
+    [Fact]
+    public async Task CardStatus_TellsTheMachineWhenItsCardWasRevokedElsewhere_AndNothingAboutOthersCards()
+    {
+        var binding = _store!.Load();
+        using (var client = new MachineServerClient(binding))
+        {
+            Assert.Equal("active", await client.CardStatusAsync(_card.Serial));
+
+            // Another user's card is "unknown" to erin's machine, as is a serial nobody has.
+            using var other = new TestCard("6160");
+            await Api.RegisterAsync("frank", other, "desk", AccountApi.NewMachineSecret());
+            Assert.Equal("unknown", await client.CardStatusAsync(other.Serial));
+            Assert.Equal("unknown", await client.CardStatusAsync("999999"));
+
+            // Reported lost from another computer (password sign-in): the gate's question now says so.
+            string bearer = await Api.PasswordTokenAsync("erin");
+            await Api.OkAsync(HttpMethod.Post, $"cards/{_card.Serial}/revoke", null, bearer);
+            Assert.Equal("revoked", await client.CardStatusAsync(_card.Serial));
+        }
+
+        // A wrong machine secret is refused, not answered.
+        using var forged = new MachineServerClient(binding with { MachineSecret = Convert.ToBase64String(AccountApi.NewMachineSecret()) });
+        var refused = await Assert.ThrowsAsync<MachineServerException>(() => forged.CardStatusAsync(_card.Serial));
+        Assert.False(refused.Unreachable);
+    }
 }

@@ -77,6 +77,13 @@ internal static class GateCommands
             var cards = CheckCards(binding, parse.GetValue(ReaderOption), user);
             if (cards.FirstOrDefault(c => c.Result?.Match == CardMatch.Registered) is { Result: { } registered } found)
             {
+                if (await RevokedOnServerAsync(binding, registered.Serial, cancellationToken).ConfigureAwait(false) is { } state)
+                {
+                    Say($"cardkeep gate: denied: card {registered.Serial} is {state} on the recovery server (reported lost or replaced from another computer); use the access key");
+                    MarkCardLost(store);
+                    return ExitCodes.Failed;
+                }
+
                 Say($"cardkeep gate: card {registered.Serial} in '{found.Reader}' is {user}'s registered card ({registered.How}): allowed");
                 if (binding.State.CardLost)
                 {
@@ -169,6 +176,43 @@ internal static class GateCommands
             Console.Error.WriteLine($"cardkeep gate: denied, internal error ({e.GetType().Name}: {e.Message})");
             Console.Out.WriteLine("cardkeep gate: denied: internal error; ask the administrator");
             return ExitCodes.Environment;
+        }
+    }
+
+    /// <summary>
+    /// Asks the recovery server (briefly) whether the bound card is still active: a card revoked from another computer
+    /// (portal, <c>account revoke-card</c>, a replacement elsewhere) is refused here too. Returns the state when the server
+    /// says it is not active; null when it is active or no server answers (then the local binding decides, and stderr says so).
+    /// </summary>
+    private static async Task<string?> RevokedOnServerAsync(MachineBinding binding, string serial, CancellationToken cancellationToken)
+    {
+        if (binding.ServerUrls.Count == 0)
+        {
+            return null;
+        }
+
+        using var server = new MachineServerClient(binding, TimeSpan.FromSeconds(3));
+        try
+        {
+            string state = await server.CardStatusAsync(serial, cancellationToken).ConfigureAwait(false);
+            return state == "active" ? null : state;
+        }
+        catch (MachineServerException e)
+        {
+            Console.Error.WriteLine($"cardkeep gate: the card's state could not be confirmed with the recovery server ({e.Message}): the local binding decides");
+            return null;
+        }
+    }
+
+    private static void MarkCardLost(MachineStore store)
+    {
+        try
+        {
+            store.Update(b => b with { State = b.State with { CardLost = true, Changed = DateTimeOffset.UtcNow } });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or MachineStoreException)
+        {
+            Console.Error.WriteLine($"cardkeep gate: could not record the 'card lost' state: {e.Message}");
         }
     }
 

@@ -114,9 +114,10 @@ internal static class ServerCommands
     private static async Task<int> SendAsync(ParseResult parse, Option<string?> tokenFile, Option<string> server, HttpMethod method, string path, object? body,
         Func<JsonElement, string> describe, CancellationToken cancellationToken)
     {
-        var baseUri = Trk1Cli.ParseServer(parse.GetValue(server)!);
         string token = ReadAdminToken(parse.GetValue(tokenFile));
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var servers = await ServerList.OpenAsync(parse.GetValue(server)!, TimeSpan.FromSeconds(30), cancellationToken);
+        var baseUri = servers.Server;
+        var http = servers.Http;
         using var request = new HttpRequestMessage(method, new Uri(baseUri, path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         if (body is not null)

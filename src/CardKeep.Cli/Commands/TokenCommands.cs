@@ -243,12 +243,13 @@ internal static class TokenCommands
     private static Task<int> WithTokenAsync(ParseResult parse, TokenSelection selection, SecretOption pin, Option<string> server,
         Func<Trk1Client, OpenedToken, byte[], Uri, Task<int>> body) => Trk1Cli.GuardAsync(async () =>
     {
-        var uri = Trk1Cli.ParseServer(parse.GetValue(server)!);
+        using var servers = await ServerList.OpenAsync(parse.GetValue(server)!, TimeSpan.FromSeconds(60), CancellationToken.None);
+        var uri = servers.Server;
         using var opened = selection.Open(parse);
         var secret = ReadPin(parse, pin, opened, confirm: false);
         try
         {
-            using var client = new Trk1Client(uri);
+            using var client = new Trk1Client(uri, servers.Http);
             return await body(client, opened, secret, uri);
         }
         finally

@@ -14,8 +14,8 @@ internal static class Trk1Cli
 
     public static Option<string> ServerOption() => new("--server")
     {
-        Description = $"The CardKeep server's URL (default {DefaultServer})",
-        DefaultValueFactory = _ => DefaultServer,
+        Description = $"The CardKeep server's URL, or several separated by commas (the fastest healthy one is used; default $CARDKEEP_SERVER, else {DefaultServer})",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("CARDKEEP_SERVER") is { Length: > 0 } env ? env : DefaultServer,
     };
 
     public static SecretOption TokenPin() => new("--pin", "CARDKEEP_PIN", "token PIN (card, VSC) or passphrase (software token)");

@@ -49,6 +49,17 @@ public sealed class MachineServerClient : IDisposable
         return answer.AccessKey is { Length: > 0 } key ? key : throw new MachineServerException("the server's rotate answer has no access key", unreachable: false);
     }
 
+    /// <summary>
+    /// The server's state of <paramref name="cardSerial"/> for this machine's user: "active", "revoked", "expired" or
+    /// "unknown" (revoked from another computer, say).
+    /// </summary>
+    public async Task<string> CardStatusAsync(string cardSerial, CancellationToken cancellationToken = default)
+    {
+        var answer = await PostAsync<CardStatusAnswer>("/v1/account/machine/card-status", new CardStatusRequest(Username, _binding.MachineId, _binding.MachineSecret, cardSerial),
+            cancellationToken).ConfigureAwait(false);
+        return answer.State is { Length: > 0 } state ? state : throw new MachineServerException("the server's card-status answer has no state", unreachable: false);
+    }
+
     public void Dispose() => _http.Dispose();
 
     private string Username => _binding.Account ?? _binding.User;
@@ -123,6 +134,10 @@ public sealed class MachineServerClient : IDisposable
     private sealed record RotateRequest(string Username, string MachineId, string MachineSecret);
 
     private sealed record VerifyAnswer(bool Valid, bool MustRotate);
+
+    private sealed record CardStatusRequest(string Username, string MachineId, string MachineSecret, string CardSerial);
+
+    private sealed record CardStatusAnswer(string? CardSerial, string? State, string? ReplacedBy);
 
     private sealed record RotateAnswer(string? MachineId, string? AccessKey);
 

@@ -46,6 +46,9 @@ internal static class AccountEndpoints
                 SetRetryAfter(http, retryAfter);
                 return Results.Ok(result);
             })).WithSummary("A machine checks an access key (throttled)");
+        group.MapPost("/machine/card-status", (MachineCardStatusRequest request, AccountService service, HttpContext http) =>
+            RunAsync(http, () => service.MachineCardStatusAsync(request, Remote(http), http.RequestAborted)))
+            .WithSummary("A machine (machine secret) asks whether its bound card is still active");
         group.MapPost("/access-key/rotate", (RotateKeyRequest request, AccountService service, HttpContext http) =>
             RunAsync(http, async () =>
             {

@@ -52,4 +52,16 @@ internal static partial class Log
 
     [LoggerMessage(60, LogLevel.Warning, "Admin request refused: missing or wrong admin token from {Remote}")]
     public static partial void AdminRefused(ILogger logger, string? remote);
+
+    [LoggerMessage(70, LogLevel.Warning, "Storage {Backend} unavailable: {Reason}; answering 503 (Retry-After {RetryAfter} s) until it is back")]
+    public static partial void StorageUnavailable(ILogger logger, string backend, string reason, int retryAfter);
+
+    [LoggerMessage(71, LogLevel.Information, "Storage {Backend} is back and writable")]
+    public static partial void StorageBack(ILogger logger, string backend);
+
+    [LoggerMessage(72, LogLevel.Warning, "{Method} {Path} met an unavailable database: {Reason}; answered 503")]
+    public static partial void StorageFailed(ILogger logger, string method, string path, string reason);
+
+    [LoggerMessage(73, LogLevel.Critical, "Stopping: {Message}")]
+    public static partial void SchemaTooNew(ILogger logger, string message);
 }

@@ -101,7 +101,9 @@ public static class ServerHost
         services.AddSingleton<RecordService>();
         services.TryAddSingleton<IRecordsAuthenticator, AccountRecordsAuthenticator>();
         services.AddSingleton<Accounts.ICardReplacementParticipant, RecordsReplacementParticipant>();
+        services.AddSingleton<StorageGate>();
         services.AddHostedService<StartupChecks>();
+        services.AddHostedService<StorageMonitor>();
         services.AddHttpClient(GatewayService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
         services.AddRateLimiter(r =>
@@ -115,6 +117,7 @@ public static class ServerHost
         launch.ConfigureServices?.Invoke(services);
 
         var app = builder.Build();
+        app.UseStorageGate();
         app.UseRateLimiter();
         app.MapOpenApi();
         app.MapHealthChecks("/health", new HealthCheckOptions
@@ -130,6 +133,7 @@ public static class ServerHost
         EntitlementEndpoints.Map(app);
         GatewayEndpoints.Map(app);
         AccountEndpoints.Map(app);
+        Portal.PortalEndpoints.Map(app);
         RecordEndpoints.Map(app);
         return app;
     }
@@ -141,17 +145,17 @@ public static class ServerHost
         string? database = options.Database?.Trim();
         if (string.IsNullOrEmpty(database))
         {
-            return new SqliteServerStore(Path.Combine(options.DataDirectory!, "cardkeep.db"));
+            return new SqliteServerStore(Path.Combine(options.DataDirectory!, "cardkeep.db"), options.Storage.CommandTimeoutSeconds);
         }
 
         if (database.StartsWith("Data Source=", StringComparison.OrdinalIgnoreCase))
         {
-            return new SqliteServerStore(new SqliteConnectionStringBuilder(database).DataSource);
+            return new SqliteServerStore(new SqliteConnectionStringBuilder(database).DataSource, options.Storage.CommandTimeoutSeconds);
         }
 
         if (database.Contains("Host=", StringComparison.OrdinalIgnoreCase))
         {
-            return new PostgresServerStore(database);
+            return new PostgresServerStore(database, options.Storage.ConnectTimeoutSeconds, options.Storage.CommandTimeoutSeconds);
         }
 
         throw new InvalidOperationException("--db takes a PostgreSQL connection string (Host=…;Database=…;Username=…) or 'Data Source=FILE' for SQLite");
@@ -174,6 +178,7 @@ public static class ServerHost
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None); // StorageMonitor logs each change of state once
         if (string.Equals(options.LogFormat, "json", StringComparison.OrdinalIgnoreCase))
         {
             logging.AddJsonConsole(o =>
@@ -196,13 +201,16 @@ public static class ServerHost
     }
 }
 
-/// <summary>Start-up: migrate storage (a newer schema stops the server), create the secret and admin token files, report the server keys.</summary>
-internal sealed class StartupChecks(IServerStore store, ServerKeys keys, ServerOptions options, AdminToken adminToken, ServerSecrets secrets, ILogger<StartupChecks> logger) : IHostedService
+/// <summary>
+/// Start-up: migrate storage (a newer schema stops the server), create the secret and admin token files, report the
+/// server keys. A database that is unreachable or read-only (a standby) does not stop the server: it answers 503 until
+/// <see cref="StorageMonitor"/> finds the database writable and has migrated it.
+/// </summary>
+internal sealed class StartupChecks(IServerStore store, StorageGate gate, ServerKeys keys, ServerOptions options, AdminToken adminToken, ServerSecrets secrets, ILogger<StartupChecks> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
-        Log.StorageReady(logger, store.Backend, await store.SchemaVersionAsync(cancellationToken).ConfigureAwait(false));
+        await gate.TryMigrateAsync(store, logger, cancellationToken).ConfigureAwait(false);
         Log.AdminTokenFile(logger, adminToken.Path, secrets.WrapKey.Length * 8);
         if (keys.Suites.Count == 0)
         {
@@ -219,14 +227,21 @@ internal sealed class StartupChecks(IServerStore store, ServerKeys keys, ServerO
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
-/// <summary>/health: storage answers; degraded when no server certificate is loaded.</summary>
-internal sealed class ServerHealth(IServerStore store, ServerKeys keys) : IHealthCheck
+/// <summary>/health: storage answers and takes writes (else unhealthy, 503); degraded when no server certificate is loaded.</summary>
+internal sealed class ServerHealth(IServerStore store, StorageGate gate, ServerKeys keys) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (!await store.PingAsync(cancellationToken).ConfigureAwait(false))
+        var probe = await store.ProbeAsync(cancellationToken).ConfigureAwait(false);
+        gate.Observe(probe);
+        if (probe.State != StorageState.Writable)
         {
-            return HealthCheckResult.Unhealthy($"{store.Backend} storage does not answer");
+            return HealthCheckResult.Unhealthy($"{store.Backend}: {probe.Detail}");
+        }
+
+        if (!gate.Migrated)
+        {
+            return HealthCheckResult.Unhealthy($"{store.Backend}: schema not migrated yet");
         }
 
         return keys.Suites.Count == 0

@@ -21,6 +21,9 @@ public sealed class ServerOptions
     /// <summary>"simple" (default) or "json" console logs.</summary>
     public string LogFormat { get; set; } = "simple";
 
+    /// <summary>Database timeouts and the 503 answer while the database is unavailable.</summary>
+    public StorageOptions Storage { get; set; } = new();
+
     /// <summary>Registration settings.</summary>
     public RegistrationOptions Registration { get; set; } = new();
 
@@ -41,6 +44,22 @@ public sealed class ServerOptions
 
     /// <summary>Personal environment (encrypted records): quotas.</summary>
     public Records.RecordOptions Records { get; set; } = new();
+}
+
+/// <summary>Database timeouts and availability checks.</summary>
+public sealed class StorageOptions
+{
+    /// <summary>PostgreSQL: give up connecting after this many seconds (unless the connection string sets Timeout).</summary>
+    public int ConnectTimeoutSeconds { get; set; } = 3;
+
+    /// <summary>PostgreSQL statement timeout (unless the connection string sets Command Timeout); SQLite busy timeout.</summary>
+    public int CommandTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>How often the server checks whether an unavailable or read-only database came back (and migrates it then).</summary>
+    public double ProbeSeconds { get; set; } = 2;
+
+    /// <summary>The Retry-After of a 503.</summary>
+    public int RetryAfterSeconds { get; set; } = 5;
 }
 
 /// <summary>Registration settings.</summary>

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using CardKeep.Protocol;
+using CardKeep.Server.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -8,7 +9,8 @@ namespace CardKeep.Server.Hosting;
 /// <summary>
 /// Runs a TRK1 handler over HTTP: the body (application/octet-stream) is read up to a limit, the handler's answer is
 /// returned as 200, and any failure — protocol, storage or bug — is answered with the one generic error (400, the
-/// same 24 bytes every time). The reason goes to the log only.
+/// same 24 bytes every time). The reason goes to the log only. An unavailable database is not a failure of the
+/// message: it passes to <see cref="StorageGate"/>, which answers 503 so that the client retries or tries another server.
 /// </summary>
 internal static class Trk1Endpoint
 {
@@ -28,7 +30,8 @@ internal static class Trk1Endpoint
             Log.Refused(logger, step, remote, e.Failure.ToString(), e.Detail);
             return Error();
         }
-        catch (Exception e) when (e is DbException or InvalidOperationException or IOException or System.Security.Cryptography.CryptographicException)
+        catch (Exception e) when (e is DbException or InvalidOperationException or IOException or System.Security.Cryptography.CryptographicException
+            && StorageFailures.Classify(e) is null)
         {
             Log.InternalError(logger, step, e);
             return Error();

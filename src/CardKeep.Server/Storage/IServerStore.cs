@@ -132,6 +132,9 @@ public interface IServerStore : IUserStore, IRegistrationStore, IEntitlementStor
 
     /// <summary>True when the database answers.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
+
+    /// <summary>Whether the database answers and takes writes (a PostgreSQL standby in recovery is read-only).</summary>
+    Task<StorageProbe> ProbeAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>The database's schema is newer than this binary understands: the server stops rather than guess.</summary>

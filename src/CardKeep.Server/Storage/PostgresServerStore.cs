@@ -9,14 +9,36 @@ public sealed class PostgresServerStore : SqlServerStore, IDisposable
     private const long MigrationLockKey = 0x43_4B_54_52_4B_31; // "CKTRK1"
     private readonly NpgsqlDataSource _dataSource;
 
-    /// <summary>Uses <paramref name="connectionString"/> (Npgsql syntax).</summary>
-    public PostgresServerStore(string connectionString)
+    /// <summary>
+    /// Uses <paramref name="connectionString"/> (Npgsql syntax). Unless the string sets them, connecting gives up after
+    /// <paramref name="connectTimeoutSeconds"/> and a statement after <paramref name="commandTimeoutSeconds"/>, so an
+    /// unreachable database turns into a quick 503 instead of a hanging request.
+    /// </summary>
+    public PostgresServerStore(string connectionString, int connectTimeoutSeconds = 3, int commandTimeoutSeconds = 10)
     {
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!Sets(connectionString, "Timeout"))
+        {
+            builder.Timeout = connectTimeoutSeconds;
+        }
+
+        if (!Sets(connectionString, "Command Timeout") && !Sets(connectionString, "CommandTimeout"))
+        {
+            builder.CommandTimeout = commandTimeoutSeconds;
+        }
+
+        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
     }
+
+    private static bool Sets(string connectionString, string key) =>
+        connectionString.Split(';').Any(part => part.Split('=')[0].Trim().Equals(key, StringComparison.OrdinalIgnoreCase));
 
     /// <inheritdoc/>
     public override string Backend => "postgresql";
+
+    /// <inheritdoc/>
+    protected override string ReadOnlyProbeSql =>
+        "SELECT CASE WHEN pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' THEN 1 ELSE 0 END";
 
     /// <inheritdoc/>
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>

@@ -71,6 +71,25 @@ public abstract partial class SqlServerStore : IServerStore
         }
     }
 
+    /// <summary>One value: 1 when the database is read-only (PostgreSQL: in recovery or read-only transactions), else 0.</summary>
+    protected virtual string ReadOnlyProbeSql => "SELECT 0";
+
+    /// <inheritdoc/>
+    public async Task<StorageProbe> ProbeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            return await ScalarAsync<long>(connection, null, ReadOnlyProbeSql, cancellationToken).ConfigureAwait(false) == 0
+                ? new StorageProbe(StorageState.Writable, Backend)
+                : new StorageProbe(StorageState.ReadOnly, StorageFailures.ReadOnlyReason);
+        }
+        catch (Exception e) when (StorageFailures.Classify(e) is { } reason)
+        {
+            return new StorageProbe(reason == StorageFailures.ReadOnlyReason ? StorageState.ReadOnly : StorageState.Unreachable, reason);
+        }
+    }
+
     private static async Task<int> CurrentVersionAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
     {
         try

@@ -15,10 +15,12 @@ namespace CardKeep.Server.Tests.Harness;
 public sealed class TestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly string? _ownDirectory;
 
-    private TestServer(WebApplication app, string directory, Upstream wiki, Upstream mail, LogSink logs)
+    private TestServer(WebApplication app, string directory, string? ownDirectory, Upstream wiki, Upstream mail, LogSink logs)
     {
         _app = app;
+        _ownDirectory = ownDirectory;
         Directory = directory;
         Wiki = wiki;
         Mail = mail;
@@ -46,9 +48,11 @@ public sealed class TestServer : IAsyncDisposable
 
     public IServerStore Store => Services.GetRequiredService<IServerStore>();
 
+    /// <summary>Starts a server; <paramref name="settings"/> may point DataDirectory at a folder several servers share (the caller removes it).</summary>
     public static async Task<TestServer> StartAsync(string? database, Action<Dictionary<string, string?>>? settings = null, Action<IServiceCollection>? services = null)
     {
-        string directory = System.IO.Directory.CreateTempSubdirectory("cardkeep-server-").FullName;
+        string ownDirectory = System.IO.Directory.CreateTempSubdirectory("cardkeep-server-").FullName;
+        string directory = ownDirectory;
         var wiki = await Upstream.StartAsync("wiki");
         var mail = await Upstream.StartAsync("mail");
         var values = new Dictionary<string, string?>
@@ -70,6 +74,12 @@ public sealed class TestServer : IAsyncDisposable
             ["Agent:lock_on_card_removal"] = "true",
         };
         settings?.Invoke(values);
+        if (values["DataDirectory"] != ownDirectory)
+        {
+            System.IO.Directory.Delete(ownDirectory);
+            directory = values["DataDirectory"]!;
+        }
+
         var logs = new LogSink();
         var app = ServerHost.Build(new ServerLaunch
         {
@@ -82,7 +92,7 @@ public sealed class TestServer : IAsyncDisposable
             ConfigureLogging = l => l.AddProvider(logs),
         });
         await app.StartAsync();
-        return new TestServer(app, directory, wiki, mail, logs);
+        return new TestServer(app, directory, directory == ownDirectory ? directory : null, wiki, mail, logs);
     }
 
     public async Task<string> ActivationCodeAsync(string user)
@@ -125,15 +135,28 @@ public sealed class TestServer : IAsyncDisposable
         return ((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync());
     }
 
+    /// <summary>Stops at once, as a killed process: open connections are aborted, nothing is drained.</summary>
+    public async Task KillAsync()
+    {
+        using var now = new CancellationTokenSource();
+        await now.CancelAsync();
+        await _app.StopAsync(now.Token);
+        await DisposeAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
+        await _app.StopAsync();
         await _app.DisposeAsync();
         await Wiki.DisposeAsync();
         await Mail.DisposeAsync();
         try
         {
-            System.IO.Directory.Delete(Directory, true);
+            if (_ownDirectory is not null)
+            {
+                System.IO.Directory.Delete(_ownDirectory, true);
+            }
         }
         catch (IOException)
         {
