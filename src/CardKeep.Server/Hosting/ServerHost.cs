@@ -92,6 +92,9 @@ public static class ServerHost
         services.AddSingleton<SessionService>();
         services.AddSingleton<GatewayService>();
         services.AddSingleton<StorageGate>();
+        services.AddSingleton<Relocation.RelocationService>();
+        services.AddHostedService<Relocation.RelocationMonitor>();
+        services.AddHttpClient(Relocation.RelocationService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddHostedService<StartupChecks>();
         services.AddHostedService<StorageMonitor>();
         services.AddHttpClient(GatewayService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
@@ -108,6 +111,7 @@ public static class ServerHost
 
         var app = builder.Build();
         app.UseStorageGate();
+        Relocation.RelocationEndpoints.UseRelocation(app);
         app.UseRateLimiter();
         app.MapOpenApi();
         app.MapHealthChecks("/health", new HealthCheckOptions
@@ -122,6 +126,7 @@ public static class ServerHost
         SessionEndpoints.Map(app);
         EntitlementEndpoints.Map(app);
         GatewayEndpoints.Map(app);
+        Relocation.RelocationEndpoints.Map(app);
         return app;
     }
 

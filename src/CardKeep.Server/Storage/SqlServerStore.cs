@@ -9,7 +9,7 @@ namespace CardKeep.Server.Storage;
 /// PostgreSQL both speak, and <c>@name</c> parameters, which both drivers accept). A backend supplies connections,
 /// its migration statements and how it serialises migrations.
 /// </summary>
-public abstract class SqlServerStore : IServerStore
+public abstract partial class SqlServerStore : IServerStore
 {
     /// <inheritdoc/>
     public abstract string Backend { get; }
