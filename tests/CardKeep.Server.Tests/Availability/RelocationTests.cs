@@ -9,10 +9,14 @@ namespace CardKeep.Server.Tests.Availability;
 /// <summary>
 /// Two regional deployments (server + SQLite database each): "us" (A) and "eu" (B). A user who connects mostly from
 /// "eu" is moved to B: copied, verified, handed over; A then answers 308 and the client's pool moves to B. A move
-/// interrupted by an unreachable target leaves the user served by A and completes once B is back.
+/// interrupted by an unreachable target leaves the user served by A and completes once B is back. Runs on SQLite and
+/// on PostgreSQL.
 /// </summary>
-public sealed class RelocationTests
+public abstract class RelocationTests
 {
+    /// <summary>A new, empty database for one regional deployment (null: SQLite in its data folder).</summary>
+    protected abstract Task<string?> DatabaseAsync();
+
     private static readonly string[] Reader = ["reader"];
 
     private sealed class Region : IAsyncDisposable
@@ -23,6 +27,8 @@ public sealed class RelocationTests
 
         public required int Port { get; init; }
 
+        public required string? Database { get; init; }
+
         public async ValueTask DisposeAsync()
         {
             await Server.DisposeAsync();
@@ -30,11 +36,12 @@ public sealed class RelocationTests
         }
     }
 
-    private static async Task<Region> StartAsync(string region, int? port = null, string? directory = null, Region? peer = null, string? peerRegion = null)
+    private async Task<Region> StartAsync(string region, Region? peer = null, string? peerRegion = null)
     {
-        int p = port ?? PostgresCluster.FreePort();
-        string dir = directory ?? System.IO.Directory.CreateTempSubdirectory("cardkeep-region-").FullName;
-        var server = await TestServer.StartAsync(null, s =>
+        int p = PostgresCluster.FreePort();
+        string dir = System.IO.Directory.CreateTempSubdirectory("cardkeep-region-").FullName;
+        string? database = await DatabaseAsync();
+        var server = await TestServer.StartAsync(database, s =>
         {
             s["DataDirectory"] = dir;
             s["Urls"] = $"http://127.0.0.1:{p}";
@@ -49,7 +56,7 @@ public sealed class RelocationTests
                 s[$"Relocation:Peers:{peerRegion}:AdminToken"] = peer.Server.AdminToken;
             }
         });
-        return new Region { Server = server, Directory = dir, Port = p };
+        return new Region { Server = server, Directory = dir, Port = p, Database = database };
     }
 
     /// <summary>Admin GETs for <paramref name="user"/> as that user's client would send them, reporting a region; no redirects followed.</summary>
@@ -167,7 +174,7 @@ public sealed class RelocationTests
         Assert.True(await RowsAsync(us.Server, "carol") >= rows);
         Assert.Contains(await us.Server.Store.UnfinishedRelocationsAsync(default), r => r.User == "carol" && r.State == "copying");
 
-        eu.Server = await TestServer.StartAsync(null, s =>
+        eu.Server = await TestServer.StartAsync(eu.Database, s =>
         {
             s["DataDirectory"] = euDirectory;
             s["Urls"] = $"http://127.0.0.1:{euPort}";
@@ -183,4 +190,15 @@ public sealed class RelocationTests
             Assert.Equal(HttpStatusCode.OK, served.StatusCode);
         }
     }
+}
+
+public sealed class SqliteRelocationTests : RelocationTests
+{
+    protected override Task<string?> DatabaseAsync() => Task.FromResult<string?>(null);
+}
+
+[Collection(PostgresGroup.Name)]
+public sealed class PostgresRelocationTests(PostgresCluster cluster) : RelocationTests
+{
+    protected override async Task<string?> DatabaseAsync() => await cluster.CreateDatabaseAsync();
 }
