@@ -116,6 +116,12 @@ public sealed class Trk1Client : IDisposable
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using var response = await _http.PostAsync(new Uri(Server, path), content, cancellationToken).ConfigureAwait(false);
         var answer = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+        {
+            throw new HttpRequestException("the server is unavailable (503: its database is unreachable or a read-only standby); try again later or another server",
+                null, HttpStatusCode.ServiceUnavailable);
+        }
+
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
             throw new Trk1Exception(Trk1Failure.RateLimited, "the server's rate limit refused the request; try again later");

@@ -42,7 +42,7 @@ public sealed record ServerState(Uri Url, bool Healthy, TimeSpan? ResponseTime, 
 public sealed class ServerPool : IDisposable
 {
     private readonly Lock _lock = new();
-    private readonly Entry[] _entries;
+    private Entry[] _entries;
     private readonly HttpClient _probe;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
@@ -137,7 +137,7 @@ public sealed class ServerPool : IDisposable
     }
 
     /// <summary>A handler that sends each request to the chosen server and fails over (wrap it in an HttpClient, give it to Trk1Client).</summary>
-    public HttpMessageHandler CreateHandler(HttpMessageHandler? inner = null) => new ServerPoolHandler(this, inner ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) });
+    public HttpMessageHandler CreateHandler(HttpMessageHandler? inner = null) => new ServerPoolHandler(this, inner ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2), AllowAutoRedirect = false });
 
     /// <summary>An HttpClient over <see cref="CreateHandler"/> whose BaseAddress is the first server.</summary>
     public HttpClient CreateClient() => new(CreateHandler()) { BaseAddress = _entries[0].Url, Timeout = Timeout.InfiniteTimeSpan };
@@ -171,8 +171,47 @@ public sealed class ServerPool : IDisposable
         Choose();
     }
 
+    /// <summary>
+    /// A server answered that this user's records moved to <paramref name="server"/> (308 with CardKeep-Relocated):
+    /// adds it to the list if new and makes it the current one.
+    /// </summary>
+    public void Relocate(Uri server)
+    {
+        var url = Normalize(server);
+        (Uri From, Uri To)? change;
+        lock (_lock)
+        {
+            var entry = _entries.FirstOrDefault(e => e.Url == url);
+            if (entry is null)
+            {
+                entry = new Entry(url);
+                _entries = [entry, .. _entries];
+            }
+
+            entry.Healthy = true;
+            var from = _entries[_current].Url;
+            _current = Array.IndexOf(_entries, entry);
+            change = from == url ? null : (from, url);
+            if (change is not null)
+            {
+                Switches++;
+            }
+        }
+
+        if (change is { } c)
+        {
+            Switched?.Invoke(this, c);
+        }
+    }
+
     /// <summary>The server of the list whose base URL <paramref name="uri"/> is under; null if none.</summary>
-    internal Uri? Owner(Uri uri) => _entries.Select(e => e.Url).FirstOrDefault(u => u.IsBaseOf(uri));
+    internal Uri? Owner(Uri uri)
+    {
+        lock (_lock)
+        {
+            return _entries.Select(e => e.Url).FirstOrDefault(u => u.IsBaseOf(uri));
+        }
+    }
 
     private async Task ProbeAsync(Entry entry, CancellationToken cancellationToken)
     {
@@ -277,6 +316,8 @@ public sealed class ServerPool : IDisposable
 /// path relative to that server is kept). On a refused or failed connection, or a 503, it marks the server unhealthy
 /// and tries the next one — the request never reached a database there. After a timeout it tries the next one only for
 /// idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS). When every server failed, the last answer (or error) stands.
+/// A 308 with <c>CardKeep-Relocated</c> (the user's records moved to another regional server) adds that server to the
+/// pool, makes it current and sends the request there.
 /// </summary>
 internal sealed class ServerPoolHandler(ServerPool pool, HttpMessageHandler inner) : DelegatingHandler(inner)
 {
@@ -295,7 +336,9 @@ internal sealed class ServerPoolHandler(ServerPool pool, HttpMessageHandler inne
             || request.Method == HttpMethod.Delete || request.Method == HttpMethod.Options;
         Exception? lastError = null;
         HttpResponseMessage? lastResponse = null;
-        foreach (var server in pool.Candidates())
+        var candidates = new Queue<Uri>(pool.Candidates());
+        int relocations = 0;
+        while (candidates.TryDequeue(out var server))
         {
             using var attempt = Copy(request, new Uri(server, relative), body);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -303,6 +346,15 @@ internal sealed class ServerPoolHandler(ServerPool pool, HttpMessageHandler inne
             try
             {
                 var response = await base.SendAsync(attempt, timeout.Token).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.PermanentRedirect && response.Headers.TryGetValues("CardKeep-Relocated", out var moved)
+                    && Uri.TryCreate(moved.First(), UriKind.Absolute, out var movedTo) && relocations++ < 2)
+                {
+                    pool.Relocate(movedTo); // this user's records now live there: go there from now on
+                    response.Dispose();
+                    candidates = new Queue<Uri>(pool.Candidates());
+                    continue;
+                }
+
                 if (response.StatusCode != HttpStatusCode.ServiceUnavailable)
                 {
                     return response;

@@ -64,4 +64,13 @@ internal static partial class Log
 
     [LoggerMessage(73, LogLevel.Critical, "Stopping: {Message}")]
     public static partial void SchemaTooNew(ILogger logger, string message);
+
+    [LoggerMessage(80, LogLevel.Information, "Relocated {User} to region {Region}: {Rows} rows copied, verified, handed over")]
+    public static partial void Relocated(ILogger logger, string user, string region, int rows);
+
+    [LoggerMessage(81, LogLevel.Warning, "Relocation of {User} to region {Region} rolled back: the target stored other rows than sent")]
+    public static partial void RelocationRolledBack(ILogger logger, string user, string region);
+
+    [LoggerMessage(82, LogLevel.Warning, "Relocation interrupted ({Kind}: {Message}); resumed at the next check")]
+    public static partial void RelocationInterrupted(ILogger logger, string kind, string message);
 }

@@ -102,6 +102,9 @@ public static class ServerHost
         services.TryAddSingleton<IRecordsAuthenticator, AccountRecordsAuthenticator>();
         services.AddSingleton<Accounts.ICardReplacementParticipant, RecordsReplacementParticipant>();
         services.AddSingleton<StorageGate>();
+        services.AddSingleton<Relocation.RelocationService>();
+        services.AddHostedService<Relocation.RelocationMonitor>();
+        services.AddHttpClient(Relocation.RelocationService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddHostedService<StartupChecks>();
         services.AddHostedService<StorageMonitor>();
         services.AddHttpClient(GatewayService.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30))
@@ -118,6 +121,7 @@ public static class ServerHost
 
         var app = builder.Build();
         app.UseStorageGate();
+        Relocation.RelocationEndpoints.UseRelocation(app);
         app.UseRateLimiter();
         app.MapOpenApi();
         app.MapHealthChecks("/health", new HealthCheckOptions
@@ -135,6 +139,7 @@ public static class ServerHost
         AccountEndpoints.Map(app);
         Portal.PortalEndpoints.Map(app);
         RecordEndpoints.Map(app);
+        Relocation.RelocationEndpoints.Map(app);
         return app;
     }
 

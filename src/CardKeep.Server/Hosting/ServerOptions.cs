@@ -24,6 +24,9 @@ public sealed class ServerOptions
     /// <summary>Database timeouts and the 503 answer while the database is unavailable.</summary>
     public StorageOptions Storage { get; set; } = new();
 
+    /// <summary>Relocation of users to the regional deployment they connect from (off unless Region is set).</summary>
+    public Relocation.RelocationOptions Relocation { get; set; } = new();
+
     /// <summary>Registration settings.</summary>
     public RegistrationOptions Registration { get; set; } = new();
 

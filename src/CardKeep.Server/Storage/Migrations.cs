@@ -308,7 +308,32 @@ public static class Migrations
                 max_bytes BIGINT NOT NULL,
                 max_entries BIGINT NOT NULL);
             """),
+        new(4, "relocation: user regions, moves out and in", Sqlite: RelocationSql, Postgres: RelocationSql),
     ];
+
+    // Versions 2 and 3 belong to the accounts and encrypted-records slices (issues 7 and 8).
+    private const string RelocationSql = """
+        CREATE TABLE user_regions (
+            username TEXT NOT NULL,
+            region TEXT NOT NULL,
+            day BIGINT NOT NULL,
+            connections BIGINT NOT NULL,
+            PRIMARY KEY (username, region, day));
+        CREATE TABLE relocations (
+            username TEXT PRIMARY KEY,
+            target TEXT NOT NULL,
+            state TEXT NOT NULL,
+            digest TEXT NULL,
+            updated_at BIGINT NOT NULL);
+        CREATE TABLE relocated_users (
+            username TEXT PRIMARY KEY,
+            location TEXT NOT NULL,
+            moved_at BIGINT NOT NULL);
+        CREATE TABLE relocation_incoming (
+            username TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            received_at BIGINT NOT NULL);
+        """;
 
     /// <summary>The highest version this binary knows.</summary>
     public static int Latest => All[^1].Version;

@@ -56,6 +56,10 @@ public sealed class PostgresServerStore : SqlServerStore, IDisposable
         ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@k)", cancellationToken, ("k", MigrationLockKey));
 
     /// <inheritdoc/>
+    protected override Task LockUserTablesAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, transaction, $"LOCK TABLE {string.Join(", ", UserTables.All.Select(t => t.Name))} IN SHARE ROW EXCLUSIVE MODE", cancellationToken);
+
+    /// <inheritdoc/>
     protected override string MigrationSql(Migration migration)
     {
         ArgumentNullException.ThrowIfNull(migration);

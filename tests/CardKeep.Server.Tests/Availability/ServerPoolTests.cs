@@ -38,8 +38,8 @@ public sealed class ServerPoolTests(ITestOutputHelper output)
         await using var far = await TestServer.StartAsync(null, Shared(shared, PostgresCluster.FreePort()));
         await using var middle = await TestServer.StartAsync(null, Shared(shared, PostgresCluster.FreePort()));
         var near = await TestServer.StartAsync(null, Shared(shared, nearPort));
-        await using var farProxy = new DelayProxy(far.Url, TimeSpan.FromMilliseconds(150));
-        await using var middleProxy = new DelayProxy(middle.Url, TimeSpan.FromMilliseconds(40));
+        await using var farProxy = new DelayProxy(far.Url, TimeSpan.FromMilliseconds(250));
+        await using var middleProxy = new DelayProxy(middle.Url, TimeSpan.FromMilliseconds(80));
         await far.GrantAsync("alice", "wiki", ["reader"]);
 
         using var pool = new ServerPool([farProxy.Url, middleProxy.Url, near.Url], FastProbes);

@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
+using CardKeep.Client;
+using CardKeep.Client.Tokens;
+using CardKeep.Protocol;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
@@ -68,6 +72,12 @@ public sealed class UnavailableDatabaseTests
             await AssertUnavailableAsync(server, "cannot be opened");
             Assert.False(Directory.Exists(folder), "the server must not re-create an empty database where the file was");
             Assert.Contains(server.Logs.Lines, l => l.Contains("answered 503", StringComparison.Ordinal) || l.Contains("answering 503", StringComparison.Ordinal));
+
+            // A TRK1 client is told the server is unavailable (not that it refused the message).
+            using var client = new Trk1Client(server.Url);
+            var e = await Assert.ThrowsAsync<HttpRequestException>(() =>
+                client.RegisterRawAsync(new TokenIdentity(RandomNumberGenerator.GetBytes(16), TestPki.Issuer), Trk1Suite.E, "alice", "code"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, e.StatusCode);
 
             Directory.Move(folder + ".away", folder);
             await AssertServesAgainAsync(server);
