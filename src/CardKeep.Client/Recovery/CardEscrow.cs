@@ -17,12 +17,15 @@ public static class CardEscrow
     /// <summary>
     /// True for objects that move to a new card in a morph. Card-bound objects stay behind: the CHUID (the card's
     /// identity) and the capability container, certificates (their private keys never leave a card), the security object that signs them, the
-    /// discovery object, and the CardKeep token objects (the new card registers its own TRK1 token).
+    /// discovery object, the CardKeep token objects (the new card registers its own TRK1 token), and the personal
+    /// environment's card cache 5FFF15–5FFF1C (encrypted under the old card's key, so useless on the new one; the new
+    /// card's cache is refilled from the server after <c>cardkeep env rekey</c>).
     /// </summary>
     public static bool Carries(uint tag)
     {
         if (tag == PivDataObject.Chuid.Tag || tag == PivDataObject.CardCapabilityContainer.Tag || tag == PivDataObject.PairingCodeReferenceData.Tag || tag == PivDataObject.SecurityObject.Tag || tag == PivDataObject.KeyHistory.Tag || Transfer.IsCardGenerated(tag)
-            || tag == PivDataObject.CardKeepRegistrationToken.Tag || tag == PivDataObject.CardKeepTrustAnchor.Tag || tag == PivDataObject.YubicoAttestationCertificate.Tag)
+            || tag == PivDataObject.CardKeepRegistrationToken.Tag || tag == PivDataObject.CardKeepTrustAnchor.Tag || tag == PivDataObject.YubicoAttestationCertificate.Tag
+            || PivDataObject.CardKeepEnvironment.Any(o => o.Tag == tag))
         {
             return false;
         }

@@ -129,6 +129,7 @@ public sealed class AccountEscrowTests : IDisposable
         {
             PivDataObject.Chuid.Tag, PivDataObject.CardCapabilityContainer.Tag, PivDataObject.SecurityObject.Tag, PivDataObject.CertificateCardAuthentication.Tag,
             PivDataObject.CardKeepRegistrationToken.Tag, PivDataObject.CardKeepTrustAnchor.Tag,
+            PivDataObject.CardKeepEnvironment[0].Tag, PivDataObject.CardKeepEnvironment[^1].Tag,
         })
         {
             Assert.False(CardEscrow.Carries(tag), tag.ToString("X", System.Globalization.CultureInfo.InvariantCulture));
