@@ -575,11 +575,13 @@ internal static class AccountCommands
         {
             store.Update(b =>
             {
-                var next = temporary ? b : b with { Card = newCard, State = b.State with { CardLost = false, Changed = DateTimeOffset.UtcNow } };
+                var next = temporary
+                    ? b with { Temporary = new TemporaryCard(newCard, replaced.ExpiresAt ?? DateTimeOffset.UtcNow.AddHours(1)) }
+                    : b with { Card = newCard, Temporary = null, State = b.State with { CardLost = false, Changed = DateTimeOffset.UtcNow } };
                 return replaced.AccessKey is { } key ? WithAccessKey(next, key) : next;
             });
             Console.WriteLine(temporary
-                ? "machine binding: unchanged (the gate keeps the original card; a temporary card is for the server and the agent)"
+                ? $"machine binding: the gate accepts temporary card {newCard.Serial} until {replaced.ExpiresAt:u}, and the original card as before"
                 : $"machine binding: the gate now accepts card {newCard.Serial} and refuses card {replaced.PreviousCardSerial}");
         }
 

@@ -84,7 +84,9 @@ internal static class GateCommands
                     return ExitCodes.Failed;
                 }
 
-                Say($"cardkeep gate: card {registered.Serial} in '{found.Reader}' is {user}'s registered card ({registered.How}): allowed");
+                Say(found.TemporaryUntil is { } until
+                    ? $"cardkeep gate: card {registered.Serial} in '{found.Reader}' is {user}'s temporary card until {until:u} ({registered.How}): allowed"
+                    : $"cardkeep gate: card {registered.Serial} in '{found.Reader}' is {user}'s registered card ({registered.How}): allowed");
                 if (binding.State.CardLost)
                 {
                     ClearCardLost(store);
@@ -254,13 +256,14 @@ internal static class GateCommands
         return ExitCodes.Environment;
     }
 
-    private sealed record CardSeen(string Reader, CardCheckResult? Result, string? Note);
+    private sealed record CardSeen(string Reader, CardCheckResult? Result, string? Note, DateTimeOffset? TemporaryUntil = null);
 
     /// <summary>Every card present (or the one in --reader) checked against the registered card. pcscd not running: no cards.</summary>
     private static List<CardSeen> CheckCards(MachineBinding binding, string? reader, string user)
     {
         var seen = new List<CardSeen>();
-        if (binding.Card is not { } registered)
+        var temporary = binding.Temporary is { } t && t.ValidAt(DateTimeOffset.UtcNow) ? t : null;
+        if (binding.Card is null && temporary is null)
         {
             return seen;
         }
@@ -297,7 +300,19 @@ internal static class GateCommands
                 {
                     using var channel = context.Connect(name);
                     using var piv = PivSession.Open(channel);
-                    seen.Add(new CardSeen(name, CardCheck.Check(piv, registered, user), null));
+                    var result = binding.Card is { } registered ? CardCheck.Check(piv, registered, user) : null;
+                    if (result?.Match != CardMatch.Registered && temporary is not null)
+                    {
+                        // A temporary card (for a forgotten one) opens too, until it expires; the registered card stays valid.
+                        var standIn = CardCheck.Check(piv, temporary.Card, user);
+                        if (standIn.Match == CardMatch.Registered || result is null)
+                        {
+                            seen.Add(new CardSeen(name, standIn, null, standIn.Match == CardMatch.Registered ? temporary.ExpiresAt : null));
+                            continue;
+                        }
+                    }
+
+                    seen.Add(new CardSeen(name, result, null));
                 }
                 catch (PcscCardAbsentException)
                 {

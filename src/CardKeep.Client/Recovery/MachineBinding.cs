@@ -35,6 +35,12 @@ public sealed record MachineBinding
     public RegisteredCard? Card { get; init; }
 
     /// <summary>
+    /// A temporary card standing in for a forgotten one (<c>account replace-card --temporary</c>) and when it stops
+    /// opening this computer; the registered <see cref="Card"/> keeps working beside it.
+    /// </summary>
+    public TemporaryCard? Temporary { get; init; }
+
+    /// <summary>
     /// Verifiers of the access keys that open this computer (normally one), in the server's format
     /// (<see cref="CardKeep.Protocol.Recovery.AccessKeyVerifier"/>: <c>pbkdf2-sha256$ITERATIONS$SALT$HASH</c>).
     /// </summary>
@@ -54,6 +60,15 @@ public sealed record MachineBinding
 
     /// <summary>Consecutive failed access-key or kit attempts at this computer, and the lock they caused.</summary>
     public GateThrottle Throttle { get; init; } = new();
+}
+
+/// <summary>A temporary card and the end of its validity.</summary>
+/// <param name="Card">The card (serial, 9A and 9E keys).</param>
+/// <param name="ExpiresAt">When it stops opening the computer (the server's expiry).</param>
+public sealed record TemporaryCard(RegisteredCard Card, DateTimeOffset ExpiresAt)
+{
+    /// <summary>True before <see cref="ExpiresAt"/>.</summary>
+    public bool ValidAt(DateTimeOffset now) => now < ExpiresAt;
 }
 
 /// <summary>

@@ -232,11 +232,15 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
         var issued = await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin), ("CARDKEEP_BACKUP_PIN", Pin), ("CARDKEEP_AGENT_API", Path.Combine(_home, "no-agent.sock"))),
             "account", "replace-card", "--new-card", temporary.Reader, "--temporary", "--hours", "2");
         Assert.Contains($"temporary card {temporary.Card.Serial} is active until", issued.StdOut, StringComparison.Ordinal);
-        Assert.Contains("machine binding: unchanged", issued.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"the gate accepts temporary card {temporary.Card.Serial} until", issued.StdOut, StringComparison.Ordinal);
         Assert.Equal(Urls, Encoding.UTF8.GetString(temporary.Card.GetPublicObject(0x5FFF10) ?? []));
         var config = JsonDocument.Parse((await OkAsync(Env(("CARDKEEP_PIN", Pin)), "token", "config", "--server", _url, "--reader", temporary.Reader,
             "--client-dir", Path.Combine(_home, "temp-client"), "--json")).StdOut).RootElement;
         Assert.Contains("wiki", config.GetProperty("entitlements").EnumerateArray().Select(e => e.GetProperty("application").GetString()));
+
+        // The temporary card opens the computer until it expires (the server is asked too: it is active there).
+        var opened = await OkAsync(Mine(myComputer), "gate", "--user", "forgetful", "--reader", temporary.Reader);
+        Assert.Contains($"is forgetful's temporary card until", opened.StdOut, StringComparison.Ordinal);
 
         // Back home: the original still signs in, opens the computer's gate binding, and its token still works.
         temporary.Eject();
