@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   pcscd libpcsclite1 vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome
   opensc pcsc-tools yubico-piv-tool openssl openssh-client openssh-server pamtester libsodium23
+  zbar-tools
   iproute2 procps util-linux ca-certificates
   chromium
   postgresql

@@ -15,6 +15,7 @@ namespace CardKeep.Bench;
 ///   micro [BenchmarkDotNet args]                     in-process micro-benchmarks
 ///   trk1 [--seconds N] [--warmup N] [--clients N]      TRK1 registrations/s (R, E) and sessions/s: crypto-only and end to end over loopback
 ///   agent / agent-card                               SSH agent signatures (see <see cref="AgentBench"/>)
+///   env [--entries N] [--rounds N]                   personal environment: records synced/s, card entries written and read/s (see <see cref="EnvBench"/>)
 ///   load --cardkeep DLL [--db CONN] [--mix M] [--clients N] [--seconds N] [--warmup N] [--users N]
 ///                                                    load generator against a separate server process (see <see cref="LoadBench"/>)
 /// bench/vsc.sh and bench/agent.sh run the side-by-side comparisons in a private pcscd.
@@ -51,12 +52,14 @@ internal static class Program
                 return AgentBench.SideBySide(Values(args, "--socket"), Values(args, "--key"), Seconds(options));
             case "agent-card" when OperatingSystem.IsLinux():
                 return AgentBench.Card(options["--reader"], options["--socket"], options["--key"], options["--pin"], Seconds(options));
+            case "env":
+                return await EnvBench.RunAsync(int.Parse(options.GetValueOrDefault("--entries", "500"), CultureInfo.InvariantCulture), int.Parse(options.GetValueOrDefault("--rounds", "50"), CultureInfo.InvariantCulture));
             case "micro":
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args.Skip(1).ToArray());
                 return 0;
             default:
                 Console.Error.WriteLine("usage: CardKeep.Bench transport --reader R [--setup HEX] [--apdu HEX] [--seconds N] | serve-fixed --port P | micro"
-                    + " | trk1 [--seconds N] [--warmup N] [--clients N]"
+                    + " | trk1 [--seconds N] [--warmup N] [--clients N] | env [--entries N] [--rounds N]"
                     + " | load --cardkeep DLL [--db CONN] [--mix default|admin|sessions] [--clients N] [--seconds N] [--warmup N] [--users N]"
                     + " | agent --socket NAME=PATH… --key PUB… [--seconds N] | agent-card --reader R --socket PATH --key PUB --pin PIN [--seconds N]");
                 return 2;

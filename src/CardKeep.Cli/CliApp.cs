@@ -15,6 +15,13 @@ internal static class CliApp
         UiCommand.Add(root);
         ServerCommands.Add(root);
         AgentCommands.Add(root);
+        GateCommands.Add(root);
+        EnvCommands.Add(root);
+        if (OperatingSystem.IsLinux())
+        {
+            AccountCommands.Add(root);
+        }
+
         return root;
     }
 

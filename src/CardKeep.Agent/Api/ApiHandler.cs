@@ -57,6 +57,7 @@ public sealed class ApiHandler(KeyStoreManager keys, SessionManager sessions, Ho
                 "login-method" => LoginMethod(peer, root),
                 "logout" => Logout(peer, root),
                 "enroll-card" => Enroll(peer, root, copy),
+                "unenroll-card" => Unenroll(peer, root),
                 "hostkey-list" => Ok(w => WriteHostKeys(w, hostKeys.List(peer.Uid))),
                 "hostkey-new" => HostKeyNew(peer, root, copy),
                 "hostkey-import" => HostKeyImport(peer, root, copy),
@@ -262,7 +263,8 @@ public sealed class ApiHandler(KeyStoreManager keys, SessionManager sessions, Ho
 
     private string Enroll(PeerCredentials peer, JsonElement root, byte[] request)
     {
-        var account = AccountFor(peer, null);
+        // Root may enroll for another user (cardkeep account replace-card runs as root to update the machine store).
+        var account = AccountFor(peer, Text(root, "user"));
         string reader = Text(root, "reader") ?? throw new ApiException("enroll-card needs \"reader\"");
         var pin = Secret(request, "pin");
         try
@@ -279,6 +281,14 @@ public sealed class ApiHandler(KeyStoreManager keys, SessionManager sessions, Ho
         {
             CryptographicOperations.ZeroMemory(pin);
         }
+    }
+
+    private string Unenroll(PeerCredentials peer, JsonElement root)
+    {
+        var account = AccountFor(peer, Text(root, "user"));
+        string serial = Text(root, "serial") ?? throw new ApiException("unenroll-card needs \"serial\"");
+        bool removed = sessions.Unenroll(account, serial);
+        return Ok(w => w.WriteBoolean("removed", removed));
     }
 
     private string HostKeyNew(PeerCredentials peer, JsonElement root, byte[] request)

@@ -236,6 +236,27 @@ public sealed class SessionManager : IDisposable
         return card;
     }
 
+    /// <summary>
+    /// Withdraws a card of the uid's (a replaced or lost card): it is no longer enrolled, so it logs nobody in, and the
+    /// uid's sessions on it end now. False when the uid had no such card enrolled.
+    /// </summary>
+    public bool Unenroll(UserAccount account, string serial)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        if (!_cards.Remove(account.Uid, serial))
+        {
+            return false;
+        }
+
+        foreach (var session in SessionsOf(account.Uid).Where(s => s.Card && s.CardSerial == serial).ToList())
+        {
+            EndSession(session.Id, "card-unenrolled", runHook: false);
+        }
+
+        SessionLog.Unenrolled(_logger, account.Name, account.Uid, serial);
+        return true;
+    }
+
     /// <summary>Ends every card session on <paramref name="reader"/> (card removed): at once for clients, then the rest.</summary>
     public void OnCardRemoved(string reader)
     {
@@ -551,6 +572,9 @@ internal static partial class SessionLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{User} (uid {Uid}) enrolled card {Serial} with 9A key {Fingerprint}")]
     public static partial void Enrolled(ILogger logger, string user, uint uid, string serial, string fingerprint);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{User} (uid {Uid}) withdrew card {Serial}: no longer enrolled, its sessions ended")]
+    public static partial void Unenrolled(ILogger logger, string user, uint uid, string serial);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "card-removed hook {Program} for session {Session} exited with {Code}")]
     public static partial void HookRan(ILogger logger, string program, string session, int code);

@@ -42,7 +42,9 @@ public sealed record PivDataObject(uint Tag, string Name, PivReadAccess ReadAcce
             KeyHistory, .. retired, Iris, BiometricGroupTemplate, SecureMessagingCertificateSigner, PairingCodeReferenceData,
             Discovery,
         ];
-        CardKeepObjects = [CardKeepUrls, CardKeepBusinessCard, CardKeepNotes, CardKeepRegistrationToken, CardKeepTrustAnchor];
+        CardKeepEnvironment = [.. Enumerable.Range(0, 8).Select(i => new PivDataObject(0x5FFF15u + (uint)i,
+            string.Create(CultureInfo.InvariantCulture, $"CardKeep environment {i + 1}/8"), PivReadAccess.PinRequired, null, "CardKeep"))];
+        CardKeepObjects = [CardKeepUrls, CardKeepBusinessCard, CardKeepNotes, CardKeepRegistrationToken, CardKeepTrustAnchor, .. CardKeepEnvironment];
         All = [.. Standard, YubicoAttestationCertificate, .. CardKeepObjects];
         _byTag = All.ToDictionary(o => o.Tag);
         _bySlot = All.Where(o => o.Slot.HasValue).ToDictionary(o => o.Slot!.Value);
@@ -130,7 +132,13 @@ public sealed record PivDataObject(uint Tag, string Name, PivReadAccess ReadAcce
     /// <summary>Every SP 800-73-4 container, in the order of SP 800-73-4 Part 1 Table 3 (Discovery last).</summary>
     public static IReadOnlyList<PivDataObject> Standard { get; }
 
-    /// <summary>CardKeep's vendor objects 5FFF10–5FFF14.</summary>
+    /// <summary>
+    /// CardKeep: the personal environment's card-resident entries, 5FFF15–5FFF1C (PIN required on CardKeep cards): one
+    /// AES-256-GCM blob split across the objects, the first starting with the number of objects used (docs/environment.md).
+    /// </summary>
+    public static IReadOnlyList<PivDataObject> CardKeepEnvironment { get; }
+
+    /// <summary>CardKeep's vendor objects 5FFF10–5FFF1C.</summary>
     public static IReadOnlyList<PivDataObject> CardKeepObjects { get; }
 
     /// <summary>Every object this table knows: <see cref="Standard"/>, the Yubico attestation certificate and <see cref="CardKeepObjects"/>.</summary>

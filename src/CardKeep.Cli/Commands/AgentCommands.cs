@@ -68,6 +68,7 @@ internal static class AgentCommandTree
             socket, ApiSocketOption, system, user, stateDir, onRemoved, confirm, forwarding, noMonitor, verbose,
         };
         command.Add(EnrollCard());
+        command.Add(UnenrollCard());
         command.Add(Status());
         command.SetAction((parse, cancellationToken) => CliSupport.GuardAsync(async () =>
         {
@@ -142,6 +143,20 @@ internal static class AgentCommandTree
             {
                 CryptographicOperations.ZeroMemory(secret);
             }
+        }));
+        return command;
+    }
+
+    private static Command UnenrollCard()
+    {
+        var serial = new Argument<string>("SERIAL") { Description = "The card's serial as 'agent status' shows it" };
+        var command = new Command("unenroll-card", "Withdraw one of your enrolled cards (lost or replaced): it logs you in no more, and your sessions on it end") { serial };
+        command.SetAction(parse => CliSupport.Guard(() =>
+        {
+            using var answer = Call(parse, "unenroll-card", w => w.WriteString("serial", parse.GetValue(serial)));
+            bool removed = answer.RootElement.GetProperty("removed").GetBoolean();
+            Console.WriteLine(removed ? $"card {parse.GetValue(serial)} is no longer enrolled" : $"card {parse.GetValue(serial)} was not enrolled for you");
+            return removed ? ExitCodes.Ok : ExitCodes.Failed;
         }));
         return command;
     }

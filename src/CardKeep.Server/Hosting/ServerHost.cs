@@ -1,7 +1,9 @@
 using System.Threading.RateLimiting;
 using CardKeep.Protocol;
+using CardKeep.Server.Accounts;
 using CardKeep.Server.Entitlements;
 using CardKeep.Server.Gateway;
+using CardKeep.Server.Records;
 using CardKeep.Server.Registration;
 using CardKeep.Server.Sessions;
 using CardKeep.Server.Storage;
@@ -91,6 +93,14 @@ public static class ServerHost
         services.AddHostedService(sp => sp.GetRequiredService<FailureRecorder>());
         services.AddSingleton<SessionService>();
         services.AddSingleton<GatewayService>();
+        services.AddSingleton(options.Accounts);
+        services.AddSingleton<AccountSecrets>();
+        services.AddSingleton<AccountThrottle>();
+        services.AddSingleton<AccountService>();
+        services.AddSingleton(options.Records);
+        services.AddSingleton<RecordService>();
+        services.TryAddSingleton<IRecordsAuthenticator, AccountRecordsAuthenticator>();
+        services.AddSingleton<Accounts.ICardReplacementParticipant, RecordsReplacementParticipant>();
         services.AddSingleton<StorageGate>();
         services.AddSingleton<Relocation.RelocationService>();
         services.AddHostedService<Relocation.RelocationMonitor>();
@@ -126,6 +136,9 @@ public static class ServerHost
         SessionEndpoints.Map(app);
         EntitlementEndpoints.Map(app);
         GatewayEndpoints.Map(app);
+        AccountEndpoints.Map(app);
+        Portal.PortalEndpoints.Map(app);
+        RecordEndpoints.Map(app);
         Relocation.RelocationEndpoints.Map(app);
         return app;
     }

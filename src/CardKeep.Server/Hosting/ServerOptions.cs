@@ -30,6 +30,9 @@ public sealed class ServerOptions
     /// <summary>Registration settings.</summary>
     public RegistrationOptions Registration { get; set; } = new();
 
+    /// <summary>Accounts, access keys and recovery (docs/recovery.md).</summary>
+    public Accounts.AccountOptions Accounts { get; set; } = new();
+
     /// <summary>Session settings.</summary>
     public SessionOptions Sessions { get; set; } = new();
 
@@ -41,6 +44,9 @@ public sealed class ServerOptions
 
     /// <summary>Agent settings sent to every client as an agent_settings instruction.</summary>
     public Dictionary<string, string> Agent { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Personal environment (encrypted records): quotas.</summary>
+    public Records.RecordOptions Records { get; set; } = new();
 }
 
 /// <summary>Database timeouts and availability checks.</summary>

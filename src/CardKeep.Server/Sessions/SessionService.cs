@@ -139,6 +139,9 @@ public sealed class SessionService : IDisposable
         var token = await _store.GetTokenAsync(response.TokenHandle, cancellationToken).ConfigureAwait(false);
         bool usable = token is not null && token.Status == TokenStatus.Active && token.SskNotAfter > now.ToUnixTimeMilliseconds()
             && token.Suite == ((char)challenge.Suite).ToString() && Trk1Crypto.FixedTimeEquals(token.ServerId, challenge.ServerId);
+
+        // An account card that was revoked (replaced) or a temporary card past its expiry: its tokens are refused too.
+        usable = usable && !await _store.IsCardTokenRefusedAsync(token!.TokenSerial, now.ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
         var ssk = usable
             ? SskWrap.Unwrap(_secrets.WrapKey, token!.SskWrapped, token.TokenHandle, token.ServerId)
             : SskWrap.Unwrap(_secrets.WrapKey, _dummyWrapped, _dummyHandle, _dummyServerId);

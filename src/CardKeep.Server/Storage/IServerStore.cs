@@ -116,7 +116,7 @@ public interface IEntitlementStore
 /// start-up. Later slices (accounts, cards, access keys, audit; encrypted records) add an interface here and
 /// migrations with higher versions.
 /// </summary>
-public interface IServerStore : IUserStore, IRegistrationStore, IEntitlementStore, IRelocationStore
+public interface IServerStore : IUserStore, IRegistrationStore, IEntitlementStore, IAccountStore, IRecordStore, IRelocationStore
 {
     /// <summary>"sqlite" or "postgresql".</summary>
     string Backend { get; }

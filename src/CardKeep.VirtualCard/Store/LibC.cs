@@ -3,8 +3,9 @@ using System.Runtime.InteropServices;
 namespace CardKeep.VirtualCard.Store;
 
 /// <summary>
-/// The few libc calls .NET does not offer: fsync of a directory (so a rename survives a power cut) and reading a
-/// file that another process holds with flock (the .NET file APIs take a shared flock themselves and would fail).
+/// The few libc calls .NET does not offer: fsync of a directory (so a rename survives a power cut), reading a
+/// file that another process holds with flock (the .NET file APIs take a shared flock themselves and would fail), and
+/// the owner and mode of a path (the agent's folders and the machine store refuse ones another user could change).
 /// Linux only; callers check <see cref="OperatingSystem.IsLinux"/>.
 /// </summary>
 internal static partial class LibC
@@ -56,12 +57,35 @@ internal static partial class LibC
         }
     }
 
+    /// <summary>lstat's st_mode and st_uid (the link itself, not its target), or null when the path does not exist.</summary>
+    public static (int Mode, uint Uid)? Status(string path)
+    {
+        Span<byte> stat = stackalloc byte[256];
+        if (LStat(path, stat) != 0)
+        {
+            return null;
+        }
+
+        // struct stat: x86_64 has dev, ino, nlink (8 each), then mode, uid; arm64 has dev, ino (8 each), mode, nlink (4 each), uid.
+        bool x64 = RuntimeInformation.ProcessArchitecture == Architecture.X64;
+        int mode = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(stat[(x64 ? 24 : 16)..]);
+        uint uid = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(stat[(x64 ? 28 : 24)..]);
+        return (mode, uid);
+    }
+
+    /// <summary>The effective uid of this process.</summary>
+    [LibraryImport(Library, EntryPoint = "geteuid")]
+    public static partial uint GetEuid();
+
     /// <summary>O_DIRECTORY differs between architectures: 0200000 on x86/x64, 040000 on ARM.</summary>
     private static int OpenDirectory =>
         RuntimeInformation.ProcessArchitecture is Architecture.Arm or Architecture.Arm64 ? 0x4000 : 0x10000;
 
     [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);
+
+    [LibraryImport(Library, EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LStat(string path, Span<byte> stat);
 
     [LibraryImport(Library, EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
