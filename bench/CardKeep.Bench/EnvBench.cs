@@ -59,8 +59,8 @@ internal static class EnvBench
                 await env.SetupAsync();
             }
 
-            // Offline edits, then one sync uploads them all.
-            using (var offline = new EnvironmentService("bench", card, card, EnvCard.Capacity, new LocalFolder(Path.Combine(directory, "a")), null))
+            // Offline edits (the card not rewritten per entry: budget 0), then one sync uploads them all.
+            using (var offline = new EnvironmentService("bench", card, card, 0, new LocalFolder(Path.Combine(directory, "a")), null))
             {
                 await offline.OpenAsync();
                 for (int i = 0; i < entries; i++)
@@ -81,6 +81,8 @@ internal static class EnvBench
                 Report("records uploaded (sync)", report.Pushed.Count, watch.Elapsed);
             }
 
+            // A fresh folder and a card without entries: everything comes from the server.
+            new EnvCard(card).Clear();
             using (var fresh = new EnvironmentService("bench", card, card, EnvCard.Capacity, new LocalFolder(Path.Combine(directory, "b")), records))
             {
                 await fresh.OpenAsync();

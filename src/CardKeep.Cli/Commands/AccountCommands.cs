@@ -51,7 +51,8 @@ internal static class AccountCommands
 
     private static SecretOption Password() => new("--password", "CARDKEEP_RECOVERY_PASSWORD", "recovery password");
 
-    private static SecretOption Answer() => new("--answer", "CARDKEEP_CHALLENGE_ANSWER", "answer to your challenge question");
+    private static SecretOption Answer(bool optional = true) =>
+        new("--answer", "CARDKEEP_CHALLENGE_ANSWER", optional ? "answer to your challenge question (an extra signal; Enter skips it)" : "answer to your challenge question");
 
     private static SecretOption ActivationCode() => new("--activation-code", "CARDKEEP_ACTIVATION_CODE", "activation code from the administrator");
 
@@ -82,7 +83,7 @@ internal static class AccountCommands
         var noToken = new Option<bool>("--no-token") { Description = "Do not register the card's TRK1 token with the one-time code the server returns" };
         var pin = Secrets.Pin();
         var password = Password();
-        var answer = Answer();
+        var answer = Answer(optional: false);
         var code = ActivationCode();
         var mgmt = Secrets.ManagementKey();
         var command = new Command("register", "Register your account, your card and this computer: sets the recovery password and challenge question, binds the card in the machine store, and prints this computer's access key once")
@@ -398,7 +399,7 @@ internal static class AccountCommands
         var temporary = new Option<bool>("--temporary") { Description = "A temporary card for a forgotten (not lost) one: the original stays valid; this one expires" };
         var hours = new Option<int?>("--hours") { Description = "How long a temporary card lasts (server maximum, default 24)" };
         var noMorph = new Option<bool>("--no-morph") { Description = "Do not restore the escrowed backup's data onto the new card" };
-        var pin = Secrets.Pin();
+        var pin = new SecretOption("--pin", "CARDKEEP_PIN", "PIN of the new card");
         var backupPin = BackupPin();
         var password = Password();
         var answer = Answer();
@@ -453,7 +454,13 @@ internal static class AccountCommands
                 card.VerifyPin(pin);
                 newId = card.Id;
                 var spki = card.AuthenticationKey();
-                string? tokenSerial = card.TokenSerial() ?? ProvisionFromBackup(card, backup);
+                string? tokenSerial = card.TokenSerial();
+                if (tokenSerial is null && ProvisionFromBackup(card, backup) is { } provisioned)
+                {
+                    // Provisioning used a connection of its own, whose SELECT may have reset the PIN state on a real card.
+                    tokenSerial = provisioned;
+                    card.VerifyPin(pin);
+                }
                 var nonce = await client.ChallengeAsync(username, card.Id, CardProofPurpose.Replace, cancellationToken);
                 var proof = card.Prove(CardProofPurpose.Replace, username, nonce, spki);
                 replaced = await client.ReplaceCardAsync(token, new ReplaceRequest(new CardRegistration(card.Id, spki, tokenSerial, nonce, proof), binding?.MachineId, temporary, hours), cancellationToken);
@@ -725,9 +732,18 @@ internal static class AccountCommands
         return secret;
     }
 
-    /// <summary>An optional secret: its flag or variable, else null (never prompted).</summary>
-    private static byte[]? OptionalSecret(ParseResult parse, SecretOption option) =>
-        !string.IsNullOrEmpty(parse.GetValue(option.Option)) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(option.EnvironmentVariable)) ? option.Read(parse) : null;
+    /// <summary>An optional secret: its flag or variable, else a prompt on a terminal (Enter skips it), else null.</summary>
+    private static byte[]? OptionalSecret(ParseResult parse, SecretOption option)
+    {
+        bool given = !string.IsNullOrEmpty(parse.GetValue(option.Option)) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(option.EnvironmentVariable));
+        if (!given && Console.IsInputRedirected)
+        {
+            return null;
+        }
+
+        var value = option.Read(parse);
+        return value.Length == 0 ? null : value;
+    }
 
     private static async Task<string> PasswordSignInAsync(ParseResult parse, AccountClient client, string username, SecretOption password, SecretOption answer, CancellationToken cancellationToken)
     {

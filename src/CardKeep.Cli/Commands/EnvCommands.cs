@@ -55,9 +55,15 @@ internal static class EnvCommands
         return option;
     }
 
+    private static int _stepRegistered;
+
     public static void Add(RootCommand root)
     {
-        CardReplacementSteps.Register(new ReplacementStep());
+        if (Interlocked.Exchange(ref _stepRegistered, 1) == 0)
+        {
+            CardReplacementSteps.Register(new ReplacementStep());
+        }
+
         var env = new Command("env", "Personal environment: sites, bookmarks, preferences and notes, encrypted for your card; the card carries the most used, the server everything")
         {
             CardOption, ServerOption, UserOption, OfflineOption, FolderOption, BudgetOption, Pin.Option, Mgmt.Option,

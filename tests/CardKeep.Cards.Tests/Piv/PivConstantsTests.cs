@@ -129,6 +129,8 @@ public class PivConstantsTests
     [InlineData(0x5FFF12u, PivReadAccess.PinRequired)]
     [InlineData(0x5FFF13u, PivReadAccess.PinRequired)]
     [InlineData(0x5FFF14u, PivReadAccess.Always)]
+    [InlineData(0x5FFF15u, PivReadAccess.PinRequired)]
+    [InlineData(0x5FFF1Cu, PivReadAccess.PinRequired)]
     [InlineData(0x5FC1FFu, PivReadAccess.Always)]
     public void ReadAccessFor_Tag_FollowsTable(uint tag, PivReadAccess expected) =>
         Assert.Equal(expected, PivDataObject.ReadAccessFor(tag));
@@ -140,7 +142,8 @@ public class PivConstantsTests
         Assert.Equal(16 + 20, PivDataObject.Standard.Count);
         Assert.Equal(PivDataObject.All.Count, PivDataObject.All.Select(o => o.Tag).Distinct().Count());
         Assert.All(PivDataObject.CardKeepObjects, o => Assert.Equal("CardKeep", o.Owner));
-        Assert.All(PivDataObject.CardKeepObjects, o => Assert.InRange(o.Tag, 0x5FFF10u, 0x5FFF14u));
+        Assert.All(PivDataObject.CardKeepObjects, o => Assert.InRange(o.Tag, 0x5FFF10u, 0x5FFF1Cu));
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => 0x5FFF15u + (uint)i), PivDataObject.CardKeepEnvironment.Select(o => o.Tag));
         Assert.True(PivDataObject.Discovery.IsSelfTagged);
         Assert.True(PivDataObject.BiometricGroupTemplate.IsSelfTagged);
         Assert.False(PivDataObject.Chuid.IsSelfTagged);

@@ -102,6 +102,45 @@ public sealed class EnvCommandTests : IAsyncLifetime
         Assert.Null(file.GetPublicObject(0x5FFF15));
     }
 
+    [Fact]
+    public async Task AccountReplaceCard_WithRecoveryCode_RekeysRecords_NewCardReadsAll_OldCardNothing()
+    {
+        using var oldCard = new VirtualCardOnReader();
+        await oldCard.GenerateWithCertificateAsync("9a", "ECCP256", "old 9a");
+        await oldCard.GenerateWithCertificateAsync("9d", "ECCP256", "old 9d");
+        const string user = "envswap";
+        var code = await OkAsync(Base(), "admin", "activation-code", "--server", _url, "--user", user, "--json");
+        var account = Base(("CARDKEEP_PIN", Pin), ("CARDKEEP_RECOVERY_PASSWORD", "correct horse battery staple"), ("CARDKEEP_CHALLENGE_ANSWER", "Rex"),
+            ("CARDKEEP_ACTIVATION_CODE", JsonDocument.Parse(code.StdOut).RootElement.GetProperty("code").GetString()!));
+        await OkAsync(account, "account", "register", "--server", _url, "--user", user, "--card", oldCard.Reader, "--question", "first pet?",
+            "--full-name", "Env User", "--email", "env@example.org", "--machine-serial", "SN-SWAP", "--machine-id", "swap-computer", "--no-token");
+        var setup = await OkAsync(EnvFor(oldCard, user), "env", "setup", "--server", _url);
+        string recovery = System.Text.RegularExpressions.Regex.Match(setup.StdOut, @"\d{6}(-\d{6}){7}").Value;
+        await OkAsync(EnvFor(oldCard, user), "env", "add", "bank", "--url", "https://bank.example.org/", "--password", "Bank-pw-1", "--server", _url);
+        await OkAsync(EnvFor(oldCard, user), "env", "add", "EDITOR", "--kind", "preference", "--value", "vim", "--server", _url);
+
+        using var newCard = new VirtualCardOnReader();
+        await newCard.GenerateWithCertificateAsync("9a", "ECCP256", "new 9a");
+        await newCard.GenerateWithCertificateAsync("9d", "ECCP256", "new 9d");
+        var replaced = await OkAsync(new Dictionary<string, string?>(account) { ["CARDKEEP_RECORD_RECOVERY_CODE"] = recovery, ["CARDKEEP_MGMT_KEY"] = VirtualCardOnReader.DefaultManagementKey },
+            "account", "replace-card", "--server", _url, "--new-card", newCard.Reader, "--no-morph");
+        Assert.Contains("records re-wrapped for the new card", replaced.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain(recovery, replaced.StdOut, StringComparison.Ordinal);
+
+        var got = JsonDocument.Parse((await OkAsync(EnvFor(newCard, user), "env", "get", "bank", "--show", "--json", "--server", _url)).StdOut).RootElement;
+        Assert.Equal("Bank-pw-1", got.GetProperty("password").GetString());
+        var old = await CardKeepCli.RunAsync(["env", "list", "--server", _url], EnvFor(oldCard, user), timeout: TimeSpan.FromSeconds(180));
+        Assert.NotEqual(0, old.ExitCode);
+        var stale = await CardKeepCli.RunAsync(["env", "rekey", "--server", _url], new Dictionary<string, string?>(EnvFor(newCard, user)) { ["CARDKEEP_RECORD_RECOVERY_CODE"] = recovery },
+            timeout: TimeSpan.FromSeconds(180));
+        Assert.Equal(2, stale.ExitCode);
+        Assert.Contains("recovery code is not right", stale.StdErr, StringComparison.Ordinal);
+    }
+
+    private Dictionary<string, string?> EnvFor(VirtualCardOnReader card, string user) =>
+        Base(("CARDKEEP_PIN", Pin), ("CARDKEEP_MGMT_KEY", VirtualCardOnReader.DefaultManagementKey), ("CARDKEEP_USER", user), ("CARDKEEP_CARD", card.Reader),
+            ("CARDKEEP_ENV_DIR", Path.Combine(_home, "env-" + user)));
+
     private async Task<List<(string Name, bool OnCard)>> ListAsync(VirtualCardOnReader card)
     {
         var json = JsonDocument.Parse((await Env(card, "list", "--json", "--card-budget", _budget)).StdOut).RootElement;

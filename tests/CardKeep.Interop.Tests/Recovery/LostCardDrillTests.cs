@@ -74,13 +74,13 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
         var oldSession = await OkAsync(Env(("CARDKEEP_PIN", Pin)), "token", "session", "--server", _url, "--reader", oldCard.Reader);
         Assert.Contains("as " + account, oldSession.StdOut, StringComparison.Ordinal);
 
-        string service = await WritePamServiceAsync(myComputer);
+        string service = PamServiceName();
         try
         {
             // The gate: the registered card opens the computer; without it, nothing does.
-            await AssertGateAsync(service, account, stdin: "\n", allowed: true, "the registered card");
+            await AssertGateAsync(service, myComputer, oldCard.Reader, account, stdin: "\n", allowed: true, "the registered card");
             oldCard.Eject();
-            await AssertGateAsync(service, account, stdin: "\n", allowed: false, "no card, no key");
+            await AssertGateAsync(service, myComputer, oldCard.Reader, account, stdin: "\n", allowed: false, "no card, no key");
 
             // Another computer: the recovery password (and answer) gets an access key for my computer.
             var recovered = await OkAsync(Theirs(otherComputer), "account", "recover", "--server", _url, "--user", account, "--machine", "my-computer");
@@ -89,8 +89,8 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
             Assert.False(Directory.Exists(otherComputer) && Directory.EnumerateFileSystemEntries(otherComputer).Any(), "the other computer keeps no binding");
 
             // My computer: the access key opens it once; the used key then opens nothing.
-            await AssertGateAsync(service, account, stdin: recoveryKey + "\n", allowed: true, "the recovered access key");
-            await AssertGateAsync(service, account, stdin: recoveryKey + "\n", allowed: false, "the used access key");
+            await AssertGateAsync(service, myComputer, oldCard.Reader, account, stdin: recoveryKey + "\n", allowed: true, "the recovered access key");
+            await AssertGateAsync(service, myComputer, oldCard.Reader, account, stdin: recoveryKey + "\n", allowed: false, "the used access key");
 
             // A new card: a second VSC with its own keys and PIN; replacement, then morph.
             using var newCard = new VirtualCardOnReader();
@@ -129,13 +129,13 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
             Assert.Contains("wiki", config.GetProperty("entitlements").EnumerateArray().Select(e => e.GetProperty("application").GetString()));
 
             // The gate opens with the new card, and with the key the replacement issued.
-            await AssertGateAsync(service, account, stdin: "\n", allowed: true, "the new card");
+            await AssertGateAsync(service, myComputer, newCard.Reader, account, stdin: "\n", allowed: true, "the new card");
             newCard.Eject();
-            await AssertGateAsync(service, account, stdin: newKey + "\n", allowed: true, "the replacement's access key");
+            await AssertGateAsync(service, myComputer, newCard.Reader, account, stdin: newKey + "\n", allowed: true, "the replacement's access key");
 
             // The old card is found again: the gate, the server and the agent all refuse it.
             oldCard.ReopenAndInsert();
-            await AssertGateAsync(service, account, stdin: "\n", allowed: false, "the old card");
+            await AssertGateAsync(service, myComputer, oldCard.Reader, account, stdin: "\n", allowed: false, "the old card");
             var oldSignIn = await RunAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin)), "account", "cards", "--card", oldCard.Reader);
             Assert.True(oldSignIn.ExitCode == 1, oldSignIn.ToString());
             Assert.Contains("sign-in failed", oldSignIn.StdErr, StringComparison.Ordinal);
@@ -180,16 +180,16 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
             "account", "register", "--server", _url, "--user", user.Name, "--card", card.Reader, "--question", "first pet?",
             "--full-name", "Lost Card", "--email", "lost@example.org", "--machine-serial", "SN-LOST", "--machine-id", "lost-pc");
         string accessKey = AccessKeyIn(registered.StdOut);
-        string service = await WritePamServiceAsync(myComputer);
+        string service = PamServiceName();
         try
         {
-            await AssertGateAsync(service, user.Name, stdin: "\n", allowed: true, "the card before it was reported");
+            await AssertGateAsync(service, myComputer, card.Reader, user.Name, stdin: "\n", allowed: true, "the card before it was reported");
 
             // Reported lost (the card may be in a thief's hands, still in a reader): dead everywhere at once.
             var revoked = await OkAsync(Mine(myComputer, ("CARDKEEP_AGENT_API", agent.ApiSocketPath)), "account", "revoke-card");
             Assert.Contains($"card {card.Card.Serial} is revoked", revoked.StdOut, StringComparison.Ordinal);
             Assert.Contains($"agent: card {card.Card.Serial} withdrawn", revoked.StdOut, StringComparison.Ordinal);
-            await AssertGateAsync(service, user.Name, stdin: "\n", allowed: false, "the reported card");
+            await AssertGateAsync(service, myComputer, card.Reader, user.Name, stdin: "\n", allowed: false, "the reported card");
             var signIn = await RunAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin)), "account", "cards", "--card", card.Reader);
             Assert.True(signIn.ExitCode == 1 && signIn.StdErr.Contains("sign-in failed", StringComparison.Ordinal), signIn.ToString());
             var session = await RunAsync(Env(("CARDKEEP_PIN", Pin)), "token", "session", "--server", _url, "--reader", card.Reader);
@@ -197,8 +197,12 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
             var login = await agent.CliAsync(user, ["login", "--reader", card.Reader], new Dictionary<string, string?> { ["CARDKEEP_PIN"] = Pin });
             Assert.True(login.ExitCode != 0 && login.StdErr.Contains("not enrolled", StringComparison.Ordinal), login.ToString());
 
-            // The computer still opens with its access key (once), and urges a new card.
-            await AssertGateAsync(service, user.Name, stdin: accessKey + "\n", allowed: true, "the access key after the report");
+            // The access key is rotated (the registration's key might have been seen): the old one is cancelled, and the
+            // computer opens with the new one although the card is dead.
+            string rotated = AccessKeyIn((await OkAsync(Mine(myComputer), "account", "access-key", "rotate")).StdOut);
+            Assert.NotEqual(accessKey, rotated);
+            await AssertGateAsync(service, myComputer, card.Reader, user.Name, stdin: accessKey + "\n", allowed: false, "the key before the rotation");
+            await AssertGateAsync(service, myComputer, card.Reader, user.Name, stdin: rotated + "\n", allowed: true, "the rotated key after the report");
         }
         finally
         {
@@ -287,19 +291,19 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
 
         // Access keys at the login: well-formed but wrong keys go to the server, which locks after three; the right key
         // is then refused too, and opens the computer once the lockout is over.
-        string service = await WritePamServiceAsync(machine);
+        string service = PamServiceName();
         try
         {
             for (int i = 0; i < 3; i++)
             {
                 using var random = RandomNumberGenerator.Create();
                 using var guess = Protocol.Recovery.AccessKey.Generate(random);
-                await AssertGateAsync(service, user.Name, stdin: guess + "\n", allowed: false, $"wrong access key {i + 1}");
+                await AssertGateAsync(service, machine, card.Reader, user.Name, stdin: guess + "\n", allowed: false, $"wrong access key {i + 1}");
             }
 
-            await AssertGateAsync(service, user.Name, stdin: recovered + "\n", allowed: false, "the right access key during the lockout");
+            await AssertGateAsync(service, machine, card.Reader, user.Name, stdin: recovered + "\n", allowed: false, "the right access key during the lockout");
             await Task.Delay(TimeSpan.FromSeconds(62));
-            await AssertGateAsync(service, user.Name, stdin: recovered + "\n", allowed: true, "the right access key after the lockout");
+            await AssertGateAsync(service, machine, card.Reader, user.Name, stdin: recovered + "\n", allowed: true, "the right access key after the lockout");
         }
         finally
         {
@@ -325,18 +329,20 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
         return server;
     }
 
-    /// <summary>A PAM service whose auth is <c>cardkeep gate</c> on <paramref name="machineDir"/> (pam_exec, the typed secret on stdin).</summary>
-    private static async Task<string> WritePamServiceAsync(string machineDir)
-    {
-        string service = "cardkeep-drill-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-        await File.WriteAllTextAsync(Path.Combine("/etc/pam.d", service),
-            $"auth required pam_exec.so expose_authtok /usr/bin/dotnet {CardKeepCli.DllPath} gate --pam --machine-dir {machineDir}\n" +
-            "account required pam_permit.so\n");
-        return service;
-    }
+    /// <summary>A fresh PAM service name (its file in /etc/pam.d is written by <see cref="AssertGateAsync"/>, deleted by the test).</summary>
+    private static string PamServiceName() => "cardkeep-drill-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
 
-    private static async Task AssertGateAsync(string service, string user, string stdin, bool allowed, string what)
+    /// <summary>
+    /// Logs <paramref name="user"/> in through <c>pamtester</c>: the service's auth is <c>cardkeep gate --pam</c> on
+    /// <paramref name="machineDir"/>, pinned to <paramref name="reader"/> (the test's own slot: the gate never touches
+    /// the cards other tests have in the other readers), the typed secret on stdin (pam_exec expose_authtok).
+    /// </summary>
+    private static async Task AssertGateAsync(string service, string machineDir, string reader, string user, string stdin, bool allowed, string what)
     {
+        // In a PAM file an argument with spaces is written in square brackets.
+        await File.WriteAllTextAsync(Path.Combine("/etc/pam.d", service),
+            $"auth required pam_exec.so expose_authtok /usr/bin/dotnet {CardKeepCli.DllPath} gate --pam --machine-dir {machineDir} --reader [{reader}]\n" +
+            "account required pam_permit.so\n");
         var result = await ProcessRunner.RunAsync("pamtester", [service, user, "authenticate"], stdin: stdin);
         bool ok = result.ExitCode == 0 && result.All.Contains("successfully authenticated", StringComparison.Ordinal);
         Assert.True(ok == allowed, $"gate with {what}: expected {(allowed ? "allowed" : "denied")}\n{result}");

@@ -240,6 +240,14 @@ public abstract class EnvironmentTests : IAsyncLifetime
         await env.AddAsync(new EnvEntry { Id = EnvEntry.NewId(), Kind = EntryKind.Note, Name = "zq-note-name", Value = "zq-note-text-5531" });
         await env.EditAsync(env.Find("zq-secret-site")!.Entry! with { Password = "Zq9-password-edited" });
 
+        var summary = await new RecordsClient(_server.Url, bearer).SummaryAsync();
+        Assert.Equal(2, summary.Entries);
+        Assert.Equal(1, summary.Sets["office"]);
+        Assert.Equal([card.Serial], summary.Cards);
+        Assert.True(summary.RecoveryCodeSet);
+        Assert.Equal(0, summary.Conflicts);
+        Assert.DoesNotContain("zq-", JsonSerializer.Serialize(summary), StringComparison.Ordinal);
+
         byte[] dump = await DumpAsync(_server);
         Assert.True(dump.Length > 1000);
         Assert.True(dump.AsSpan().IndexOf("env_records"u8) >= 0, "the dump does not hold the records table");
