@@ -311,7 +311,6 @@ public static class Migrations
         new(4, "relocation: user regions, moves out and in", Sqlite: RelocationSql, Postgres: RelocationSql),
     ];
 
-    // Versions 2 and 3 belong to the accounts and encrypted-records slices (issues 7 and 8).
     private const string RelocationSql = """
         CREATE TABLE user_regions (
             username TEXT NOT NULL,

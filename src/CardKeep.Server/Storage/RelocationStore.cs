@@ -24,6 +24,17 @@ public static class UserTables
         new("activation_codes", "username"),
         new("tokens", "username"),
         new("entitlements", "username"),
+        new("accounts", "username"),
+        new("account_cards", "username"),
+        new("account_machines", "username"),
+        new("account_sessions", "username"),
+        new("account_challenges", "username"),
+        new("account_escrow", "username"),
+        new("account_audit", "username"),
+        new("env_records", "username"),
+        new("env_conflicts", "username"),
+        new("env_keys", "username"),
+        new("env_quotas", "username"),
         new("user_regions", "username"),
     ];
 }
