@@ -57,7 +57,7 @@ internal static class RelocationEndpoints
     {
         var options = context.RequestServices.GetRequiredService<ServerOptions>();
         if (string.IsNullOrEmpty(options.Relocation.Region) || context.Request.Path.StartsWithSegments("/admin/relocation", StringComparison.Ordinal)
-            || context.GetRouteValue("user") is not string user)
+            || (context.GetRouteValue("user") as string ?? await AccountUserAsync(context).ConfigureAwait(false)) is not { } user)
         {
             await next(context).ConfigureAwait(false);
             return;
@@ -89,4 +89,66 @@ internal static class RelocationEndpoints
 
         await next(context).ConfigureAwait(false);
     });
+
+    /// <summary>
+    /// The user of an account or records request: the bearer session's user, else the <c>username</c> of a JSON body
+    /// (sign-in, recovery, challenge, machine calls: a relocated user's sessions moved with the rest, so a client signs
+    /// in again and that request is redirected). Null when the request names no user.
+    /// </summary>
+    private static async Task<string?> AccountUserAsync(HttpContext context)
+    {
+        var path = context.Request.Path;
+        if (!path.StartsWithSegments("/v1/account", StringComparison.Ordinal) && !path.StartsWithSegments("/v1/records", StringComparison.Ordinal)
+            && !path.StartsWithSegments("/v1/records-summary", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        if (Accounts.AccountAuth.Bearer(context) is { } bearer)
+        {
+            var principal = await context.RequestServices.GetRequiredService<Accounts.AccountService>().AuthenticateAsync(bearer, null, context.RequestAborted).ConfigureAwait(false);
+            return principal?.Username;
+        }
+
+        const int MaxBody = 64 * 1024;
+        if (!HttpMethods.IsPost(context.Request.Method) || context.Request.ContentLength is > MaxBody or 0
+            || context.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) != true)
+        {
+            return null;
+        }
+
+        // Buffered so the endpoint reads the same body; JSON clients often send it chunked (no Content-Length).
+        context.Request.EnableBuffering();
+        var buffer = new byte[MaxBody + 1];
+        int length = 0;
+        try
+        {
+            int read;
+            while (length < buffer.Length && (read = await context.Request.Body.ReadAsync(buffer.AsMemory(length), context.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                length += read;
+            }
+
+            if (length > MaxBody)
+            {
+                return null;
+            }
+
+            using var document = System.Text.Json.JsonDocument.Parse(buffer.AsMemory(0, length));
+            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && document.RootElement.TryGetProperty("username", out var name) && name.ValueKind == System.Text.Json.JsonValueKind.String
+                && name.GetString() is { Length: > 0 and <= 64 } username
+                ? username.Trim().ToLowerInvariant()
+                : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null; // the endpoint answers malformed JSON itself
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(buffer); // sign-in bodies carry passwords
+            context.Request.Body.Position = 0;
+        }
+    }
 }

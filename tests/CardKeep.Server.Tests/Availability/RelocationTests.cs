@@ -50,6 +50,7 @@ public abstract class RelocationTests
             s["Relocation:MinConnections"] = "5";
             s["Relocation:MinShare"] = "0.6";
             s["Relocation:CheckSeconds"] = "0.2";
+            s["Accounts:PasswordIterations"] = "1000";
             if (peer is not null)
             {
                 s[$"Relocation:Peers:{peerRegion}:Url"] = $"http://127.0.0.1:{peer.Port}/";
@@ -139,6 +140,65 @@ public abstract class RelocationTests
         Assert.Contains("wiki", await followed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(eu.Server.Url, pool.Current);
         Assert.Contains(us.Server.Logs.Lines, l => l.Contains("Relocated alice to region eu", StringComparison.Ordinal));
+    }
+
+    /// <summary>An account sign-in as a client sends it (JSON, region header); no redirects followed.</summary>
+    private static async Task<HttpResponseMessage> SignInAsync(TestServer server, string user, string? region)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false });
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Url, "v1/account/login/password"))
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { username = user, password = AccountApi.Password }),
+        };
+        if (region is not null)
+        {
+            request.Headers.Add("X-CardKeep-Region", region);
+        }
+
+        return await http.SendAsync(request);
+    }
+
+    [Fact]
+    public async Task AccountHolder_SigningInFromOtherRegion_MovedWithCardsAuditAndRecords_SignInRedirected()
+    {
+        await using var eu = await StartAsync("eu");
+        await using var us = await StartAsync("us", peer: eu, peerRegion: "eu");
+        using var card = new TestCard("7170");
+        await new AccountApi(us.Server).RegisterAsync("carol", card, "laptop", AccountApi.NewMachineSecret());
+        string bearer = await new AccountApi(us.Server).CardTokenAsync("carol", card);
+        var audit = await new AccountApi(us.Server).OkAsync(HttpMethod.Get, "audit", null, bearer);
+        int entries = audit.GetProperty("entries").GetArrayLength();
+
+        // Sign-ins (user in the JSON body) and bearer calls from "eu" count for carol.
+        for (int i = 0; i < 6; i++)
+        {
+            using var response = await SignInAsync(us.Server, "carol", "eu");
+            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.PermanentRedirect, response.StatusCode.ToString());
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        HttpResponseMessage moved;
+        while ((moved = await SignInAsync(us.Server, "carol", null)).StatusCode != HttpStatusCode.PermanentRedirect)
+        {
+            Assert.Equal(HttpStatusCode.OK, moved.StatusCode); // served by the old server until the hand-over
+            Assert.True(DateTime.UtcNow < deadline, "carol was not relocated");
+            moved.Dispose();
+            await Task.Delay(100);
+        }
+
+        using (moved)
+        {
+            Assert.Equal(new Uri(eu.Server.Url, "v1/account/login/password"), moved.Headers.Location);
+        }
+
+        // Everything of carol's is in eu and nothing in us: her card signs in there, her audit chain is whole.
+        Assert.Equal(0, await RowsAsync(us.Server, "carol"));
+        var there = new AccountApi(eu.Server);
+        string euBearer = await there.CardTokenAsync("carol", card);
+        var movedAudit = await there.OkAsync(HttpMethod.Get, "audit", null, euBearer);
+        Assert.True(movedAudit.GetProperty("chainValid").GetBoolean());
+        Assert.True(movedAudit.GetProperty("entries").GetArrayLength() >= entries);
+        Assert.Equal(HttpStatusCode.OK, (await SignInAsync(eu.Server, "carol", null)).StatusCode);
     }
 
     [Fact]
