@@ -63,7 +63,7 @@ public sealed class AgentCardTests(ITestOutputHelper output) : IDisposable
             Assert.Equal("LOGIN-OK", ssh.StdOut.Trim());
         }
 
-        Assert.Contains("(Card)", agent.Log, StringComparison.Ordinal);
+        Assert.Contains("(Card)", await agent.LogContainingAsync("(Card)"), StringComparison.Ordinal);
 
         // Bob gets nothing of Alice's card.
         Assert.Contains("The agent has no identities.", (await agent.AsUserAsync(bob, "ssh-add", ["-l"])).All, StringComparison.Ordinal);
@@ -158,7 +158,7 @@ public sealed class AgentCardTests(ITestOutputHelper output) : IDisposable
             var wrong = await ProcessRunner.RunAsync("pamtester", [service, alice.Name, "authenticate"], stdin: "999999\n");
             Assert.NotEqual(0, wrong.ExitCode);
             Assert.DoesNotContain("successfully authenticated", wrong.All, StringComparison.Ordinal);
-            Assert.Contains("wrong PIN", agent.Log, StringComparison.Ordinal);
+            Assert.Contains("wrong PIN", await agent.LogContainingAsync("wrong PIN"), StringComparison.Ordinal);
             Assert.DoesNotContain("999999", agent.Log, StringComparison.Ordinal);
         }
         finally

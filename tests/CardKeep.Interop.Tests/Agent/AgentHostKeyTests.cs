@@ -54,7 +54,7 @@ public sealed class AgentHostKeyTests
         }
 
         // RSA through ssh: the client asked for rsa-sha2-512 (flags 4) and got exactly that.
-        Assert.Contains("flags=4", agent.Log, StringComparison.Ordinal);
+        Assert.Contains("flags=4", await agent.LogContainingAsync("flags=4"), StringComparison.Ordinal);
 
         // Bob: sees none of Alice's keys, cannot use them through ssh-keygen, ssh-add -d, or a raw sign request.
         var bobList = await agent.AsUserAsync(bob, "ssh-add", ["-l"]);
@@ -124,7 +124,7 @@ public sealed class AgentHostKeyTests
         var nowAllowed = await agent.AsUserAsync(alice, "ssh-add", ["-T", $"{folder}/id_rsa.pub"]);
         Assert.True(nowAllowed.ExitCode == 0, nowAllowed + agent.Log);
         Directory.Delete(answers, recursive: true);
-        Assert.Contains("confirm program answered", agent.Log, StringComparison.Ordinal);
+        Assert.Contains("confirm program answered", await agent.LogContainingAsync("confirm program answered"), StringComparison.Ordinal);
 
         // -x / -X: locked, the list is empty and signing fails; a wrong password keeps it locked.
         await agent.AsUserAsync(alice, "ssh-add", [$"{folder}/id_ecdsa"]);
@@ -147,7 +147,7 @@ public sealed class AgentHostKeyTests
         // -s (PKCS#11 provider) is refused with a log line that says what to do instead.
         var provider = await agent.AsUserAsync(alice, "ssh-add", ["-s", "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"], stdin: "123456\n");
         Assert.NotEqual(0, provider.ExitCode);
-        Assert.Contains("cardkeep login", agent.Log, StringComparison.Ordinal);
+        Assert.Contains("cardkeep login", await agent.LogContainingAsync("cardkeep login"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -213,8 +213,8 @@ public sealed class AgentHostKeyTests
         Assert.True(ssh.ExitCode is 0 or 1 or 255, ssh.ToString());
         Assert.Contains("(ECDSA)", ssh.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain("FORWARDED-SIGNED", ssh.StdOut, StringComparison.Ordinal);
-        Assert.Contains("forwarding=True", agent.Log, StringComparison.Ordinal);
-        Assert.Contains("forwarded use of", agent.Log, StringComparison.Ordinal);
-        Assert.Contains("forwarded=False", agent.Log, StringComparison.Ordinal);
+        Assert.Contains("forwarding=True", await agent.LogContainingAsync("forwarding=True"), StringComparison.Ordinal);
+        Assert.Contains("forwarded use of", await agent.LogContainingAsync("forwarded use of"), StringComparison.Ordinal);
+        Assert.Contains("forwarded=False", await agent.LogContainingAsync("forwarded=False"), StringComparison.Ordinal);
     }
 }

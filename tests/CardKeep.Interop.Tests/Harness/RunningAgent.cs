@@ -77,6 +77,22 @@ public sealed class RunningAgent : IDisposable
         }
     }
 
+    /// <summary>
+    /// The log once it contains <paramref name="text"/> (or after 10 s, for the assertion to report): the agent writes a
+    /// line after it has answered, so a client can return before the line reaches the pipe.
+    /// </summary>
+    public async Task<string> LogContainingAsync(string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string log;
+        while (!(log = Log).Contains(text, StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        return log;
+    }
+
     /// <summary>SSH_AUTH_SOCK and CARDKEEP_AGENT_API for clients.</summary>
     public IDictionary<string, string?> Environment => new Dictionary<string, string?>
     {
