@@ -31,7 +31,7 @@ internal static class ServerCommands
         var dataDir = new Option<string?>("--data-dir") { Description = "Data folder (default $CARDKEEP_HOME/server)" };
         var config = new Option<string?>("--config") { Description = "A JSON settings file (see docs/server.md)" };
         var logFormat = new Option<string?>("--log-format") { Description = "simple (default) or json" };
-        var command = new Command("server", "Run the CardKeep server: TRK1 registration, sessions, entitlements and gateway (Ctrl-C stops it)") { db, urls, dataDir, config, logFormat };
+        var command = new Command("server", "Run the CardKeep server: TRK1 registration, sessions, entitlements and gateway; accounts and recovery, the portal (/portal), encrypted records, relocation (Ctrl-C stops it)") { db, urls, dataDir, config, logFormat };
         command.SetAction((parse, cancellationToken) => CliSupport.GuardAsync(async () =>
         {
             var settings = new Dictionary<string, string?>(StringComparer.Ordinal);
