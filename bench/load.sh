@@ -9,7 +9,7 @@ cd "$root"
 dotnet build -c Release src/CardKeep.Cli >/dev/null
 dotnet build -c Release bench/CardKeep.Bench >/dev/null
 bench=(dotnet bench/CardKeep.Bench/bin/Release/net10.0/CardKeep.Bench.dll load --cardkeep src/CardKeep.Cli/bin/Release/net10.0/cardkeep.dll
-  --mix "$mix" --clients "$clients" --seconds "$seconds" --warmup 5 --users 200)
+  --mix "$mix" --clients "$clients" --seconds "$seconds" --warmup 5 --users 200 --accounts 64 --records 20)
 
 echo "## SQLite"
 "${bench[@]}"

@@ -6,6 +6,8 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CardKeep.Client;
+using CardKeep.Client.PersonalEnvironment;
+using CardKeep.Client.Recovery;
 using CardKeep.Client.Tokens;
 using CardKeep.Protocol;
 using CardKeep.Protocol.Configuration;
@@ -14,19 +16,38 @@ using CardKeep.Server.Hosting;
 
 namespace CardKeep.Bench;
 
-/// <summary>What one load operation needs: the server, a shared HttpClient, the admin token, and registered tokens.</summary>
+/// <summary>What one load operation needs: the server, a shared HttpClient, the admin token, and registered users.</summary>
 /// <param name="Url">The server's base URL.</param>
 /// <param name="Http">Shared client (connection pooling as a real client fleet behind one host would have).</param>
 /// <param name="AdminToken">Bearer token of the admin API.</param>
 /// <param name="Tokens">Credentials registered before the run (one per simulated card holder).</param>
 /// <param name="Identity">The token identity template (issuer anchor) for new registrations.</param>
-internal sealed record LoadContext(Uri Url, HttpClient Http, string AdminToken, IReadOnlyList<(TokenCredential Credential, string User)> Tokens, TokenIdentity Identity);
+/// <param name="Accounts">Account holders with records, registered before the run (at least one per client).</param>
+/// <param name="Clients">Number of concurrent clients.</param>
+internal sealed record LoadContext(Uri Url, HttpClient Http, string AdminToken, IReadOnlyList<(TokenCredential Credential, string User)> Tokens, TokenIdentity Identity,
+    IReadOnlyList<LoadAccount> Accounts, int Clients)
+{
+    /// <summary>
+    /// An account driven only by <paramref name="call"/>'s client: client w owns accounts w, w + clients, …, so one
+    /// holder's requests never race each other (as one person at one computer) and its state needs no lock.
+    /// </summary>
+    public LoadAccount AccountFor(LoadCall call)
+    {
+        int owned = (Accounts.Count - call.Worker + Clients - 1) / Clients;
+        return Accounts[call.Worker + (Clients * (int)(call.Number % owned))];
+    }
+}
 
-/// <summary>One kind of request in a mix. Later slices (record syncs, recoveries) add operations and list them in a mix.</summary>
+/// <summary>One call of an operation.</summary>
+/// <param name="Worker">The client (0 … clients − 1) running it.</param>
+/// <param name="Number">A number unique to this call.</param>
+internal readonly record struct LoadCall(int Worker, long Number);
+
+/// <summary>One kind of request in a mix.</summary>
 /// <param name="Name">Shown in the report.</param>
 /// <param name="Weight">Relative share in the mix.</param>
-/// <param name="Run">One operation; <c>n</c> is a number unique to this call.</param>
-internal sealed record LoadOperation(string Name, double Weight, Func<LoadContext, long, Task> Run);
+/// <param name="Run">One operation.</param>
+internal sealed record LoadOperation(string Name, double Weight, Func<LoadContext, LoadCall, Task> Run);
 
 /// <summary>
 /// <c>load</c>: many concurrent clients run a weighted mix of requests for a fixed time against a CardKeep server
@@ -38,22 +59,39 @@ internal static class LoadBench
 {
     private static readonly object Reader = new { roles = new[] { "reader" }, locations = Array.Empty<string>() };
 
-    /// <summary>The mixes by name. "default" is the realistic one: mostly sessions, configuration and index reads.</summary>
+    /// <summary>
+    /// The mixes by name. "default" is the realistic one: mostly TRK1 sessions, record syncs and index reads, some
+    /// card sign-ins, access-key checks and admin calls, and rare recoveries (each costs two PBKDF2 password checks).
+    /// </summary>
     public static IReadOnlyDictionary<string, LoadOperation[]> Mixes { get; } = new Dictionary<string, LoadOperation[]>(StringComparer.Ordinal)
     {
         ["default"] =
         [
-            new("session S1-S3", 40, SessionAsync),
-            new("session + config S1-S5", 20, ConfigAsync),
-            new("entitlement read", 25, EntitlementReadAsync),
-            new("entitlement grant", 10, GrantAsync),
-            new("registration REG1-REG5", 5, RegistrationAsync),
+            new("session S1-S3", 25, SessionAsync),
+            new("session + config S1-S5", 10, ConfigAsync),
+            new("card sign-in", 10, LoadAccounts.CardSignInAsync),
+            new("record sync (list + put)", 15, LoadAccounts.RecordSyncAsync),
+            new("record used", 8, LoadAccounts.RecordUsedAsync),
+            new("index read (summary)", 10, LoadAccounts.IndexReadAsync),
+            new("access key verify + rotate", 5, LoadAccounts.AccessKeyAsync),
+            new("recovery (password + recover)", 0.2, LoadAccounts.RecoveryAsync),
+            new("entitlement read", 10, EntitlementReadAsync),
+            new("entitlement grant", 4.8, GrantAsync),
+            new("registration REG1-REG5", 2, RegistrationAsync),
         ],
         ["admin"] = [new("entitlement read", 70, EntitlementReadAsync), new("entitlement grant", 30, GrantAsync)],
         ["sessions"] = [new("session S1-S3", 70, SessionAsync), new("session + config S1-S5", 30, ConfigAsync)],
+        ["records"] =
+        [
+            new("card sign-in", 10, LoadAccounts.CardSignInAsync),
+            new("record sync (list + put)", 40, LoadAccounts.RecordSyncAsync),
+            new("record used", 20, LoadAccounts.RecordUsedAsync),
+            new("index read (summary)", 30, LoadAccounts.IndexReadAsync),
+        ],
+        ["recovery"] = [new("access key verify + rotate", 80, LoadAccounts.AccessKeyAsync), new("recovery (password + recover)", 20, LoadAccounts.RecoveryAsync)],
     };
 
-    public static async Task<int> RunAsync(string cardkeep, string? database, string mixName, int clients, double seconds, double warmup, int users)
+    public static async Task<int> RunAsync(string cardkeep, string? database, string mixName, int clients, double seconds, double warmup, int users, int accounts, int recordsEach)
     {
         if (!Mixes.TryGetValue(mixName, out var mix))
         {
@@ -61,10 +99,17 @@ internal static class LoadBench
             return 2;
         }
 
+        if (accounts < clients)
+        {
+            Console.Error.WriteLine($"--accounts ({accounts}) must be at least --clients ({clients}): each client drives its own account holders");
+            return 2;
+        }
+
         string directory = Directory.CreateTempSubdirectory("cardkeep-load-").FullName;
         var issuerDer = WriteServerKeys(directory);
         int port = FreePort();
         using var server = StartServer(cardkeep, directory, database, port);
+        List<LoadAccount> holders = [];
         try
         {
             var url = new Uri($"http://127.0.0.1:{port}/");
@@ -73,7 +118,11 @@ internal static class LoadBench
             string adminToken = (await File.ReadAllTextAsync(Path.Combine(directory, "admin.token"))).Trim();
             var identity = new TokenIdentity(RandomNumberGenerator.GetBytes(16), issuerDer);
             var tokens = await RegisterUsersAsync(url, http, identity, adminToken, users);
-            var context = new LoadContext(url, http, adminToken, tokens, identity);
+            var setup = Stopwatch.StartNew();
+            holders = await LoadAccounts.RegisterAsync(url, http, adminToken, accounts, recordsEach);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"# set-up: {users} TRK1 users, {accounts} account holders with {recordsEach} records each, {setup.Elapsed.TotalSeconds:F0} s (not timed)"));
+            var context = new LoadContext(url, http, adminToken, tokens, identity, holders, clients);
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"# load: mix {mixName}, {clients} clients, {seconds} s after {warmup} s warm-up, {users} users, storage {(database is null ? "sqlite" : "postgresql")}, {Environment.ProcessorCount} CPUs"));
@@ -105,6 +154,7 @@ internal static class LoadBench
         }
         finally
         {
+            holders.ForEach(h => h.Dispose());
             if (!server.HasExited)
             {
                 server.Kill(entireProcessTree: true);
@@ -132,9 +182,9 @@ internal static class LoadBench
                 string? error = null;
                 try
                 {
-                    await op.Run(context, Interlocked.Increment(ref counter));
+                    await op.Run(context, new LoadCall(w, Interlocked.Increment(ref counter)));
                 }
-                catch (Exception e) when (e is HttpRequestException or Trk1Exception or TaskCanceledException or InvalidOperationException)
+                catch (Exception e) when (e is HttpRequestException or Trk1Exception or TaskCanceledException or InvalidOperationException or AccountException or RecordsServerException)
                 {
                     error = $"{op.Name}: {e.GetType().Name}: {e.Message}";
                 }
@@ -147,37 +197,42 @@ internal static class LoadBench
 
     // ---- operations
 
-    private static async Task SessionAsync(LoadContext c, long n)
+    private static async Task SessionAsync(LoadContext c, LoadCall call)
     {
+        long n = call.Number;
         var (credential, user) = c.Tokens[(int)(n % c.Tokens.Count)];
         using var client = new Trk1Client(c.Url, c.Http);
         using var session = await client.OpenSessionAsync(credential, user);
     }
 
-    private static async Task ConfigAsync(LoadContext c, long n)
+    private static async Task ConfigAsync(LoadContext c, LoadCall call)
     {
+        long n = call.Number;
         var (credential, user) = c.Tokens[(int)(n % c.Tokens.Count)];
         using var client = new Trk1Client(c.Url, c.Http);
         using var session = await client.OpenSessionAsync(credential, user);
         await session.ExchangeConfigAsync(new UserInfo { Host = "load-host" }, 0);
     }
 
-    private static async Task EntitlementReadAsync(LoadContext c, long n)
+    private static async Task EntitlementReadAsync(LoadContext c, LoadCall call)
     {
+        long n = call.Number;
         using var request = Admin(c, HttpMethod.Get, $"admin/users/{c.Tokens[(int)(n % c.Tokens.Count)].User}/entitlements", null);
         using var response = await c.Http.SendAsync(request);
         await EnsureAsync(response);
     }
 
-    private static async Task GrantAsync(LoadContext c, long n)
+    private static async Task GrantAsync(LoadContext c, LoadCall call)
     {
+        long n = call.Number;
         using var request = Admin(c, HttpMethod.Put, $"admin/users/{c.Tokens[(int)(n % c.Tokens.Count)].User}/entitlements/wiki", Reader);
         using var response = await c.Http.SendAsync(request);
         await EnsureAsync(response);
     }
 
-    private static async Task RegistrationAsync(LoadContext c, long n)
+    private static async Task RegistrationAsync(LoadContext c, LoadCall call)
     {
+        long n = call.Number;
         using var client = new Trk1Client(c.Url, c.Http);
         using var result = await client.RegisterRawAsync(c.Identity with { Serial = RandomNumberGenerator.GetBytes(16) }, Trk1Suite.E,
             "new-" + n.ToString(CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)), string.Empty, new Dictionary<string, string> { ["host"] = "load-host" });

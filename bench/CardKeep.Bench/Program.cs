@@ -16,7 +16,7 @@ namespace CardKeep.Bench;
 ///   trk1 [--seconds N] [--warmup N] [--clients N]      TRK1 registrations/s (R, E) and sessions/s: crypto-only and end to end over loopback
 ///   agent / agent-card                               SSH agent signatures (see <see cref="AgentBench"/>)
 ///   env [--entries N] [--rounds N]                   personal environment: records synced/s, card entries written and read/s (see <see cref="EnvBench"/>)
-///   load --cardkeep DLL [--db CONN] [--mix M] [--clients N] [--seconds N] [--warmup N] [--users N]
+///   load --cardkeep DLL [--db CONN] [--mix M] [--clients N] [--seconds N] [--warmup N] [--users N] [--accounts N] [--records N]
 ///                                                    load generator against a separate server process (see <see cref="LoadBench"/>)
 /// bench/vsc.sh and bench/agent.sh run the side-by-side comparisons in a private pcscd.
 /// </summary>
@@ -47,7 +47,9 @@ internal static class Program
                     int.Parse(options.GetValueOrDefault("--clients", "32"), CultureInfo.InvariantCulture),
                     double.Parse(options.GetValueOrDefault("--seconds", "20"), CultureInfo.InvariantCulture),
                     double.Parse(options.GetValueOrDefault("--warmup", "5"), CultureInfo.InvariantCulture),
-                    int.Parse(options.GetValueOrDefault("--users", "200"), CultureInfo.InvariantCulture));
+                    int.Parse(options.GetValueOrDefault("--users", "200"), CultureInfo.InvariantCulture),
+                    int.Parse(options.GetValueOrDefault("--accounts", "64"), CultureInfo.InvariantCulture),
+                    int.Parse(options.GetValueOrDefault("--records", "20"), CultureInfo.InvariantCulture));
             case "agent" when OperatingSystem.IsLinux():
                 return AgentBench.SideBySide(Values(args, "--socket"), Values(args, "--key"), Seconds(options));
             case "agent-card" when OperatingSystem.IsLinux():
@@ -60,7 +62,7 @@ internal static class Program
             default:
                 Console.Error.WriteLine("usage: CardKeep.Bench transport --reader R [--setup HEX] [--apdu HEX] [--seconds N] | serve-fixed --port P | micro"
                     + " | trk1 [--seconds N] [--warmup N] [--clients N] | env [--entries N] [--rounds N]"
-                    + " | load --cardkeep DLL [--db CONN] [--mix default|admin|sessions] [--clients N] [--seconds N] [--warmup N] [--users N]"
+                    + " | load --cardkeep DLL [--db CONN] [--mix default|admin|sessions|records|recovery] [--clients N] [--seconds N] [--warmup N] [--users N] [--accounts N] [--records N]"
                     + " | agent --socket NAME=PATH… --key PUB… [--seconds N] | agent-card --reader R --socket PATH --key PUB --pin PIN [--seconds N]");
                 return 2;
         }
