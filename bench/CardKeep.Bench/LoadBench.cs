@@ -128,7 +128,11 @@ internal static class LoadBench
                 $"# load: mix {mixName}, {clients} clients, {seconds} s after {warmup} s warm-up, {users} users, storage {(database is null ? "sqlite" : "postgresql")}, {Environment.ProcessorCount} CPUs"));
             await RunMixAsync(context, mix, clients, warmup, null);
             var results = new ConcurrentDictionary<string, Stats>(StringComparer.Ordinal);
+            server.Refresh();
+            var cpuBefore = server.TotalProcessorTime;
             var elapsed = await RunMixAsync(context, mix, clients, seconds, results);
+            server.Refresh();
+            var serverCpu = server.TotalProcessorTime - cpuBefore;
             long peakKb = PeakMemoryKb(server.Id);
 
             Console.WriteLine("operation\trequests/s\tp50 ms\tp99 ms\tcount\terrors");
@@ -145,6 +149,8 @@ internal static class LoadBench
 
             Report("total", total, elapsed);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"server peak memory (VmHWM): {peakKb / 1024.0:F0} MiB"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"server process CPU in the timed run: {serverCpu.TotalSeconds:F1} s in {elapsed.TotalSeconds:F1} s ({serverCpu / elapsed:F2} cores; PostgreSQL's own processes not counted)"));
             foreach (var error in results.Values.SelectMany(s => s.Errors).Distinct().Take(5))
             {
                 Console.WriteLine($"error: {error}");
