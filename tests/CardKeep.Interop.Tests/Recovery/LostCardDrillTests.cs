@@ -211,6 +211,36 @@ public sealed partial class LostCardDrillTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LostCard_ReportedFromAnotherComputer_GateHereRefusesIt_AsTheServerSays()
+    {
+        using var user = await TestUser.CreateAsync();
+        using var card = new VirtualCardOnReader();
+        string myComputer = Path.Combine(_home, "elsewhere-computer");
+        await card.GenerateWithCertificateAsync("9a", "ECCP256", user.Name + " 9a");
+        await card.GenerateWithCertificateAsync("9e", "ECCP256", user.Name + " 9e");
+        await OkAsync(Mine(myComputer, ("CARDKEEP_PIN", Pin), ("CARDKEEP_ACTIVATION_CODE", await ActivationCodeAsync(user.Name))),
+            "account", "register", "--server", _url, "--user", user.Name, "--card", card.Reader, "--question", "first pet?",
+            "--full-name", "Elsewhere", "--email", "elsewhere@example.org", "--machine-serial", "SN-ELSE", "--machine-id", "else-pc", "--no-token");
+        string service = PamServiceName();
+        try
+        {
+            await AssertGateAsync(service, myComputer, card.Reader, user.Name, stdin: "\n", allowed: true, "the card before it was reported");
+
+            // Reported lost on another computer: this computer's binding still names the card, but the server says no.
+            string serial = card.Card.Serial.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await OkAsync(Theirs(Path.Combine(_home, "elsewhere-other")), "account", "revoke-card", serial, "--server", _url, "--user", user.Name);
+            await AssertGateAsync(service, myComputer, card.Reader, user.Name, stdin: "\n", allowed: false, "the card reported lost elsewhere");
+            var direct = await RunAsync(Mine(myComputer), "gate", "--user", user.Name, "--reader", card.Reader);
+            Assert.True(direct.ExitCode == 1, direct.ToString());
+            Assert.Contains($"card {serial} is revoked on the recovery server", direct.StdOut, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(Path.Combine("/etc/pam.d", service));
+        }
+    }
+
+    [Fact]
     public async Task ForgottenCard_TemporaryCard_CarriesDataAndRights_OriginalStaysValid()
     {
         using var original = new VirtualCardOnReader();
