@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using CardKeep.Protocol.Records;
 using CardKeep.Server.Accounts;
 using CardKeep.Server.Hosting;
 using CardKeep.Server.Records;
@@ -64,6 +65,20 @@ internal static class PortalEndpoints
                 return await AccountPageAsync(http, service, p, csrf, e.Message).ConfigureAwait(false);
             }
         }));
+        portal.MapPost("/quota", (HttpContext http, AccountService service, RecordService records) => WithSessionAsync(http, service, async (p, csrf) =>
+        {
+            var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
+            if (!long.TryParse(form["maxBytes"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long bytes)
+                || !long.TryParse(form["maxEntries"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long entries))
+            {
+                return await AccountPageAsync(http, service, p, csrf, "The quota offer in this form is not a number: open the portal again.").ConfigureAwait(false);
+            }
+
+            // The server checks the offer again: within its maximum and not below the current quota.
+            return await records.AcceptAsync(new RecordsCaller(p.Username, p.CardSerial ?? ""), new QuotaAcceptDto(bytes, entries), http.RequestAborted).ConfigureAwait(false) is { } quota
+                ? await AccountPageAsync(http, service, p, csrf, null, $"Your quota is now {quota.MaxEntries} entries and {quota.MaxBytes} bytes.").ConfigureAwait(false)
+                : await AccountPageAsync(http, service, p, csrf, "That quota is no longer on offer.").ConfigureAwait(false);
+        }));
         portal.MapPost("/report-lost", (HttpContext http, AccountService service) => WithSessionAsync(http, service, async (p, csrf) =>
         {
             var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
@@ -117,9 +132,11 @@ internal static class PortalEndpoints
         var me = await service.MeAsync(principal, http.RequestAborted).ConfigureAwait(false);
         var cards = await service.CardsAsync(principal.Username, http.RequestAborted).ConfigureAwait(false);
         var audit = await service.AuditAsync(principal.Username, http.RequestAborted).ConfigureAwait(false);
-        var environment = await http.RequestServices.GetRequiredService<RecordService>().SummaryAsync(principal.Username, http.RequestAborted).ConfigureAwait(false);
+        var records = http.RequestServices.GetRequiredService<RecordService>();
+        var environment = await records.SummaryAsync(principal.Username, http.RequestAborted).ConfigureAwait(false);
+        var offer = records.OfferFor(environment.Quota);
         string server = $"{http.Request.Scheme}://{http.Request.Host}";
-        return Page(PortalPages.Account(me, cards, audit, environment, csrf, server, error, notice), error is null ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
+        return Page(PortalPages.Account(me, cards, audit, environment, offer, csrf, server, error, notice), error is null ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest);
     }
 
     /// <summary>Runs <paramref name="action"/> for a signed-in user; a POST must carry the session's form token.</summary>

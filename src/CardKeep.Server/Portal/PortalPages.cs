@@ -46,7 +46,7 @@ internal static class PortalPages
         </section>
         """);
 
-    public static string Account(AccountView me, IReadOnlyList<CardView> cards, AuditView audit, RecordSummaryDto environment, string csrf, string server, string? error, string? notice)
+    public static string Account(AccountView me, IReadOnlyList<CardView> cards, AuditView audit, RecordSummaryDto environment, QuotaDto? offer, string csrf, string server, string? error, string? notice)
     {
         var html = new StringBuilder();
         if (error is not null)
@@ -110,7 +110,7 @@ internal static class PortalPages
             (add <code>--temporary --hours 8</code> for a forgotten card). It signs you in with the recovery password, proves the new card,
             moves your data and rights onto it, revokes the old card and stores a new access key on the computer.</li></ol>
             </section>
-            {Environment(environment)}
+            {Environment(environment, offer, csrf)}
             <section id="audit"><h2>Audit log</h2>
             <p class="{(audit.ChainValid ? "notice" : "error")}" id="chain">{(audit.ChainValid ? "The log's hash chain verifies: no entry was changed or removed." : "The log's hash chain does NOT verify: entries were changed or removed. Tell your administrator.")}</p>
             <table><thead><tr><th>#</th><th>Time (UTC)</th><th>Event</th><th>Details</th></tr></thead><tbody>
@@ -126,7 +126,7 @@ internal static class PortalPages
     }
 
     /// <summary>The personal environment as the server knows it: counts and sizes only (it holds ciphertext).</summary>
-    private static string Environment(RecordSummaryDto summary)
+    private static string Environment(RecordSummaryDto summary, QuotaDto? offer, string csrf)
     {
         var quota = summary.Quota;
         string sets = summary.Sets.Count == 0 ? "none" : string.Join(", ", summary.Sets.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{E(s.Key)} ({s.Value})"));
@@ -144,7 +144,9 @@ internal static class PortalPages
             <tr><th>Cards that unwrap the key</th><td>{keyCards}</td></tr>
             <tr><th>Record recovery code</th><td>{(summary.RecoveryCodeSet ? "set" : "not set: run <code>cardkeep env setup</code>")}</td></tr>
             <tr><th>Last used</th><td>{T(summary.LastUsedAt is long u ? DateTimeOffset.FromUnixTimeMilliseconds(u) : null)}</td></tr>
-            </tbody></table></section>
+            </tbody></table>
+            {(offer is null ? "<p class=\"muted\">Your quota is at the server's maximum.</p>" : $"<form method=\"post\" action=\"/portal/quota\" id=\"quota-offer\"><input type=\"hidden\" name=\"csrf\" value=\"{E(csrf)}\"><input type=\"hidden\" name=\"maxBytes\" value=\"{offer.MaxBytes}\"><input type=\"hidden\" name=\"maxEntries\" value=\"{offer.MaxEntries}\"><button type=\"submit\">Raise my quota to {offer.MaxEntries} entries, {offer.MaxBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes</button></form><p class=\"muted\">Or, when it is full, remove the least recently used entries instead: <code>cardkeep env quota --decline</code> lists them first.</p>")}
+            </section>
             """;
     }
 

@@ -119,6 +119,10 @@ public sealed class PortalTests : IAsyncLifetime, IDisposable
         await Expect(page.Locator("#audit tr.audit-registered")).ToHaveCountAsync(1);
         await Expect(page.Locator("#env-entries")).ToHaveTextAsync("0");
         await Expect(page.Locator("#env-quota")).ToContainTextAsync("0 of ");
+        string quotaBefore = (await page.Locator("#env-quota").TextContentAsync())!;
+        await page.Locator("#quota-offer button").ClickAsync();
+        await Expect(page.Locator("p.notice[role=status]")).ToContainTextAsync("Your quota is now");
+        Assert.NotEqual(quotaBefore, await page.Locator("#env-quota").TextContentAsync());
         await HeadlessChromium.ScreenshotAsync(page, "portal-account");
 
         // A new access key for the machine: shown once, in the access-key format, and audited.
