@@ -72,16 +72,7 @@ public sealed class PivCardObjects(PivSession session, string name, IDisposable?
     public void AuthorizeWrites(ReadOnlySpan<byte> managementKey)
     {
         // YubiKeys 5.3+ and VSCs say which algorithm the management key uses; older cards are 3DES.
-        PivAlgorithm algorithm;
-        try
-        {
-            algorithm = session.GetMetadata(0x9B).Algorithm ?? PivAlgorithm.TripleDes;
-        }
-        catch (CardException)
-        {
-            algorithm = PivAlgorithm.TripleDes;
-        }
-
+        var algorithm = session.ReadManagementKeyAlgorithm();
         try
         {
             session.AuthenticateManagementKey(algorithm, managementKey);

@@ -38,7 +38,7 @@ public sealed class CardConnection : IDisposable
         _channel = channel;
         _context = context;
         _piv = PivSession.Open(channel);
-        Serial = ReadSerial(_piv);
+        Serial = _piv.ReadCardId();
     }
 
     public string Reader { get; }
@@ -194,27 +194,6 @@ public sealed class CardConnection : IDisposable
         if (_endReason is { } reason)
         {
             throw new KeyUnavailableException($"the card session on '{Reader}' has ended: {reason}");
-        }
-    }
-
-    private static string ReadSerial(PivSession piv)
-    {
-        try
-        {
-            return piv.GetSerial().ToString(CultureInfo.InvariantCulture);
-        }
-        catch (CardException)
-        {
-            // Not a YubiKey-style card: the CHUID's card UUID names it.
-        }
-
-        try
-        {
-            return piv.ReadChuid() is { } chuid ? "uuid:" + Convert.ToHexStringLower(chuid.CardUuidBytes.Span) : "unknown";
-        }
-        catch (CardException)
-        {
-            return "unknown";
         }
     }
 }

@@ -59,17 +59,7 @@ public sealed class PivEnvironmentCard : IRecordKeyCard, IEnvCardObjects, IDispo
                 throw new CardException("writing the card's environment objects needs the management key (give --mgmt-key)");
             }
 
-            PivAlgorithm algorithm;
-            try
-            {
-                algorithm = _session.GetMetadata(0x9B).Algorithm ?? PivAlgorithm.TripleDes;
-            }
-            catch (CardException)
-            {
-                algorithm = PivAlgorithm.TripleDes;
-            }
-
-            _session.AuthenticateManagementKey(algorithm, _managementKey);
+            _session.AuthenticateManagementKey(_session.ReadManagementKeyAlgorithm(), _managementKey);
             _writesAuthorized = true;
         }
 

@@ -37,27 +37,11 @@ public sealed record CardCheckResult(CardMatch Match, string Serial, string How)
 /// </summary>
 public static class CardCheck
 {
-    /// <summary>The card's serial: GET SERIAL (YubiKey-style), else <c>uuid:</c> and the CHUID's card UUID, else "unknown".</summary>
+    /// <summary>The card's ID (<see cref="PivSession.ReadCardId"/>).</summary>
     public static string ReadSerial(PivSession piv)
     {
         ArgumentNullException.ThrowIfNull(piv);
-        try
-        {
-            return piv.GetSerial().ToString(CultureInfo.InvariantCulture);
-        }
-        catch (CardException)
-        {
-            // Not a YubiKey-style card: the CHUID's UUID names it.
-        }
-
-        try
-        {
-            return piv.ReadChuid() is { } chuid ? "uuid:" + Convert.ToHexStringLower(chuid.CardUuidBytes.Span) : "unknown";
-        }
-        catch (CardException)
-        {
-            return "unknown";
-        }
+        return piv.ReadCardId();
     }
 
     /// <summary>The DER SPKI of the key in <paramref name="slot"/>: from its certificate, else YubiKey metadata; null when none.</summary>

@@ -10,11 +10,27 @@ namespace CardKeep.Server.Accounts;
 /// </summary>
 public static class AccountAuth
 {
-    /// <summary>The principal of the request's bearer token, or null.</summary>
-    public static Task<AccountPrincipal?> AuthenticateAsync(HttpContext context, string? requiredScope)
+    private static readonly object PrincipalKey = new();
+
+    /// <summary>
+    /// The principal of the request's bearer token, or null. Looked up once per request (the relocation middleware and
+    /// the endpoint both ask); the scope is checked on every call.
+    /// </summary>
+    public static async Task<AccountPrincipal?> AuthenticateAsync(HttpContext context, string? requiredScope)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.RequestServices.GetRequiredService<AccountService>().AuthenticateAsync(Bearer(context), requiredScope, context.RequestAborted);
+        AccountPrincipal? principal;
+        if (context.Items.TryGetValue(PrincipalKey, out object? cached))
+        {
+            principal = (AccountPrincipal?)cached;
+        }
+        else
+        {
+            principal = await context.RequestServices.GetRequiredService<AccountService>().AuthenticateAsync(Bearer(context), null, context.RequestAborted).ConfigureAwait(false);
+            context.Items[PrincipalKey] = principal;
+        }
+
+        return principal is not null && (requiredScope is null || principal.Scope == requiredScope) ? principal : null;
     }
 
     /// <summary>The bearer token of the request, or null.</summary>

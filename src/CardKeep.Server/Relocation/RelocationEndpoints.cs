@@ -104,10 +104,9 @@ internal static class RelocationEndpoints
             return null;
         }
 
-        if (Accounts.AccountAuth.Bearer(context) is { } bearer)
+        if (Accounts.AccountAuth.Bearer(context) is not null)
         {
-            var principal = await context.RequestServices.GetRequiredService<Accounts.AccountService>().AuthenticateAsync(bearer, null, context.RequestAborted).ConfigureAwait(false);
-            return principal?.Username;
+            return (await Accounts.AccountAuth.AuthenticateAsync(context, null).ConfigureAwait(false))?.Username;
         }
 
         const int MaxBody = 64 * 1024;
